@@ -1,0 +1,195 @@
+// Package config reads the one Config struct from the environment, validates it and
+// prints it with secrets masked. It is loaded once in cmd/canteen and passed down.
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of the canteen processes. Each field names its variable and
+// default in Vars; README.md lists the same table.
+type Config struct {
+	DatabaseURL       string
+	RedisURL          string
+	HTTPAddr          string
+	PublicURL         string
+	LogLevel          string
+	BodyLimit         int           // bytes
+	RequestTimeout    time.Duration // deadline of every HTTP request
+	ShutdownTimeout   time.Duration
+	StaffSessionTTL   time.Duration
+	DinerSessionTTL   time.Duration
+	LoginRatePerMin   int // failed+successful login attempts per username and IP per minute
+	DBMaxConns        int
+	WorkerConcurrency int
+	WeChatBaseURL     string
+	WeChatAppID       string
+	WeChatSecret      string
+	DevHTTPAddrFake   string // dev only: where the fake WeChat listens
+}
+
+// Var describes one environment variable.
+type Var struct {
+	Name    string
+	Default string
+	Secret  bool
+	Help    string
+	set     func(c *Config, v string) error
+}
+
+func str(dst func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *dst(c) = v; return nil }
+}
+
+func posInt(dst func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("must be a positive integer, got %q", v)
+		}
+		*dst(c) = n
+		return nil
+	}
+}
+
+func dur(dst func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("must be a positive duration such as 10s or 12h, got %q", v)
+		}
+		*dst(c) = d
+		return nil
+	}
+}
+
+func urlOf(schemes ...string) func(dst func(*Config) *string) func(*Config, string) error {
+	return func(dst func(*Config) *string) func(*Config, string) error {
+		return func(c *Config, v string) error {
+			u, err := url.Parse(v)
+			if err != nil || u.Host == "" && u.Scheme != "redis-socket" {
+				return fmt.Errorf("must be a URL like %s://host, got %q", schemes[0], Mask(v))
+			}
+			for _, s := range schemes {
+				if u.Scheme == s {
+					*dst(c) = v
+					return nil
+				}
+			}
+			return fmt.Errorf("scheme must be one of %s, got %q", strings.Join(schemes, ", "), u.Scheme)
+		}
+	}
+}
+
+// Vars is the table of every variable, in the order they are printed.
+var Vars = []Var{
+	{Name: "DATABASE_URL", Default: "postgres://postgres@127.0.0.1:5432/canteen?sslmode=disable", Secret: true,
+		Help: "PostgreSQL connection URL", set: urlOf("postgres", "postgresql")(func(c *Config) *string { return &c.DatabaseURL })},
+	{Name: "REDIS_URL", Default: "redis://127.0.0.1:6379/0", Secret: true,
+		Help: "Redis URL (redis://, rediss://, redis-sentinel://) for asynq queues and rate limits",
+		set:  urlOf("redis", "rediss", "redis-sentinel", "redis-socket")(func(c *Config) *string { return &c.RedisURL })},
+	{Name: "CANTEEN_HTTP_ADDR", Default: ":8080", Help: "listen address of the HTTP server",
+		set: func(c *Config, v string) error {
+			if !strings.Contains(v, ":") {
+				return fmt.Errorf("must be host:port or :port, got %q", v)
+			}
+			c.HTTPAddr = v
+			return nil
+		}},
+	{Name: "CANTEEN_PUBLIC_URL", Default: "http://localhost:8080", Help: "the URL people open; printed at start and used in links",
+		set: urlOf("http", "https")(func(c *Config) *string { return &c.PublicURL })},
+	{Name: "CANTEEN_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error",
+		set: func(c *Config, v string) error {
+			switch v {
+			case "debug", "info", "warn", "error":
+				c.LogLevel = v
+				return nil
+			}
+			return fmt.Errorf("must be debug, info, warn or error, got %q", v)
+		}},
+	{Name: "CANTEEN_BODY_LIMIT", Default: "1048576", Help: "largest request body in bytes",
+		set: posInt(func(c *Config) *int { return &c.BodyLimit })},
+	{Name: "CANTEEN_REQUEST_TIMEOUT", Default: "15s", Help: "deadline of every HTTP request",
+		set: dur(func(c *Config) *time.Duration { return &c.RequestTimeout })},
+	{Name: "CANTEEN_SHUTDOWN_TIMEOUT", Default: "20s", Help: "how long a stopping process waits for work in flight",
+		set: dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{Name: "CANTEEN_STAFF_SESSION_TTL", Default: "12h", Help: "lifetime of a staff login",
+		set: dur(func(c *Config) *time.Duration { return &c.StaffSessionTTL })},
+	{Name: "CANTEEN_DINER_SESSION_TTL", Default: "720h", Help: "lifetime of a diner login",
+		set: dur(func(c *Config) *time.Duration { return &c.DinerSessionTTL })},
+	{Name: "CANTEEN_LOGIN_RATE", Default: "10", Help: "login attempts allowed per username and client IP per minute",
+		set: posInt(func(c *Config) *int { return &c.LoginRatePerMin })},
+	{Name: "CANTEEN_DB_MAX_CONNS", Default: "20", Help: "PostgreSQL connection pool size per process",
+		set: posInt(func(c *Config) *int { return &c.DBMaxConns })},
+	{Name: "CANTEEN_WORKER_CONCURRENCY", Default: "10", Help: "tasks one worker process runs at once",
+		set: posInt(func(c *Config) *int { return &c.WorkerConcurrency })},
+	{Name: "CANTEEN_WECHAT_BASE_URL", Default: "https://api.weixin.qq.com", Help: "WeChat API base URL (the fake's URL in dev and tests)",
+		set: urlOf("https", "http")(func(c *Config) *string { return &c.WeChatBaseURL })},
+	{Name: "CANTEEN_WECHAT_APPID", Default: "", Help: "mini-program app id; empty in dev means the local fake WeChat",
+		set: str(func(c *Config) *string { return &c.WeChatAppID })},
+	{Name: "CANTEEN_WECHAT_SECRET", Default: "", Secret: true, Help: "mini-program app secret",
+		set: str(func(c *Config) *string { return &c.WeChatSecret })},
+	{Name: "CANTEEN_DEV_WECHAT_ADDR", Default: "127.0.0.1:8091", Help: "dev only: listen address of the fake WeChat server",
+		set: str(func(c *Config) *string { return &c.DevHTTPAddrFake })},
+}
+
+// Load reads every variable through getenv (os.Getenv in production), applies defaults
+// and validates. The error names every bad variable.
+func Load(getenv func(string) string) (Config, error) {
+	var c Config
+	var bad []string
+	for _, v := range Vars {
+		val := getenv(v.Name)
+		if val == "" {
+			val = v.Default
+		}
+		if err := v.set(&c, val); err != nil {
+			bad = append(bad, v.Name+": "+err.Error())
+		}
+	}
+	if (c.WeChatAppID == "") != (c.WeChatSecret == "") {
+		bad = append(bad, "CANTEEN_WECHAT_APPID and CANTEEN_WECHAT_SECRET: set both or neither")
+	}
+	if len(bad) > 0 {
+		return Config{}, fmt.Errorf("config: %s", strings.Join(bad, "; "))
+	}
+	return c, nil
+}
+
+// Lines returns "NAME=value" for every variable, secrets and URL passwords masked,
+// sorted by name, for printing at start-up.
+func (c Config) Lines(getenv func(string) string) []string {
+	var out []string
+	for _, v := range Vars {
+		val := getenv(v.Name)
+		if val == "" {
+			val = v.Default
+		}
+		if v.Secret {
+			val = Mask(val)
+		}
+		out = append(out, v.Name+"="+val)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Mask hides a secret. URLs keep scheme, host and path but lose their password;
+// other non-empty values become "****".
+func Mask(v string) string {
+	if v == "" {
+		return ""
+	}
+	if u, err := url.Parse(v); err == nil && u.Scheme != "" && u.Host != "" {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "****")
+		}
+		return u.Redacted()
+	}
+	return "****"
+}
