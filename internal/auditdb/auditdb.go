@@ -67,7 +67,7 @@ func (s *Store) List(ctx context.Context, communityID int64, f audit.Filter) ([]
 		f.Limit = 100
 	}
 	var rows []row
-	q := s.db.NewSelect().Model(&rows).Where("community_id = ?", communityID).OrderExpr("id DESC").Limit(f.Limit)
+	q := s.db.NewSelect().Model(&rows).Where("community_id = ?", communityID).OrderExpr("id DESC").Limit(int64(f.Limit))
 	if f.Entity != "" {
 		q.Where("entity = ?", f.Entity)
 	}
