@@ -140,7 +140,7 @@ func ensureTemplate(ctx context.Context, admin *bun.DB) (string, error) {
 	}
 	defer conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(4242001)") //nolint:errcheck
 	var exists bool
-	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = ?)", name).Scan(&exists); err != nil {
 		return "", err
 	}
 	if exists {
