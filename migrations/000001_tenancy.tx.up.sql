@@ -17,7 +17,7 @@ CREATE TABLE merchants (
     contact_name      text NOT NULL DEFAULT '',
     contact_phone_enc bytea,           -- AES-256-GCM, see contact_phone_key
     contact_phone_key text,            -- id of the data key that sealed it
-    contact_phone_last4 text NOT NULL DEFAULT '',
+    contact_email     text NOT NULL DEFAULT '',
     address           text NOT NULL DEFAULT '',
     active            boolean NOT NULL DEFAULT true,
     created_at        timestamptz NOT NULL DEFAULT now(),

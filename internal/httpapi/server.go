@@ -1,0 +1,134 @@
+// Package httpapi is the HTTP face of canteen: the /api/v1 JSON API, health and
+// metrics endpoints, the OpenAPI document and its docs page. It is the only package
+// that imports Fiber. Every route is listed in one function, routes (routes.go).
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+
+	"github.com/canteen-oss/canteen/internal/auditdb"
+	"github.com/canteen-oss/canteen/internal/auth"
+	"github.com/canteen-oss/canteen/internal/catalog"
+	"github.com/canteen-oss/canteen/internal/community"
+)
+
+// Check is one readiness check: a dependency that must answer.
+type Check struct {
+	Name string
+	Fn   func(ctx context.Context) error
+}
+
+// Deps are the services the API serves.
+type Deps struct {
+	Log       *slog.Logger
+	Auth      *auth.Service
+	Community *community.Service
+	Catalog   *catalog.Service
+	Audit     *auditdb.Store
+	Ready     []Check
+	Metrics   *Metrics
+	Asynqmon  http.Handler // mounted at /admin/asynq behind admin login; nil leaves it out
+	Demo      bool         // the demo community is running: pages say so
+}
+
+// Options tune the HTTP server.
+type Options struct {
+	BodyLimit      int
+	RequestTimeout time.Duration
+}
+
+type server struct {
+	Deps
+	opt Options
+}
+
+// New returns the Fiber app with every route and middleware.
+func New(d Deps, opt Options) *fiber.App {
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	s := &server{Deps: d, opt: opt}
+	app := fiber.New(fiber.Config{
+		AppName:               "canteen",
+		BodyLimit:             opt.BodyLimit,
+		ReadTimeout:           30 * time.Second,
+		IdleTimeout:           90 * time.Second,
+		ErrorHandler:          s.errorHandler,
+		DisableStartupMessage: true,
+		StrictRouting:         false,
+		CaseSensitive:         true,
+	})
+	app.Use(s.requestID)
+	app.Use(s.accessLog)
+	app.Use(recover.New())
+	app.Use(s.deadline)
+	app.Use(s.authenticate)
+	s.routes(app)
+	return app
+}
+
+var goodRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+
+// requestID takes a well-formed X-Request-ID from the caller or makes one.
+func (s *server) requestID(c *fiber.Ctx) error {
+	id := c.Get(fiber.HeaderXRequestID)
+	if !goodRequestID.MatchString(id) {
+		b := make([]byte, 12)
+		_, _ = rand.Read(b)
+		id = hex.EncodeToString(b)
+	} else {
+		id = string([]byte(id)) // the header bytes are reused after the handler
+	}
+	c.Locals("requestid", id)
+	c.Set(fiber.HeaderXRequestID, id)
+	return c.Next()
+}
+
+// accessLog writes one structured line per request and feeds the latency histogram.
+func (s *server) accessLog(c *fiber.Ctx) error {
+	start := time.Now()
+	err := c.Next()
+	if err != nil {
+		if herr := s.errorHandler(c, err); herr != nil {
+			c.Status(http.StatusInternalServerError)
+		}
+	}
+	status := c.Response().StatusCode()
+	route := c.Route().Path
+	if status == http.StatusNotFound && route == "/" {
+		route = "unmatched"
+	}
+	elapsed := time.Since(start)
+	if s.Metrics != nil {
+		s.Metrics.observe(c.Method(), route, status, elapsed)
+	}
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	s.Log.Log(c.UserContext(), level, "http",
+		"method", c.Method(), "path", c.Path(), "route", route, "status", status,
+		"duration_ms", strconv.FormatFloat(float64(elapsed.Microseconds())/1000, 'f', 2, 64),
+		"bytes", len(c.Response().Body()), "ip", c.IP(), "request_id", requestID(c))
+	return nil
+}
+
+// deadline gives every request a context with a deadline.
+func (s *server) deadline(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), s.opt.RequestTimeout)
+	defer cancel()
+	c.SetUserContext(ctx)
+	return c.Next()
+}
+
+

@@ -1,0 +1,75 @@
+// Package jobs runs canteen's background work on asynq: the task types (this file
+// lists every one), the worker server with its queues, the periodic scheduler that
+// runs in exactly one process at a time, and queue metrics. It is the only package
+// that imports asynq.
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+)
+
+// Queues and their weights: higher is served more often.
+const (
+	QueueCritical = "critical" // money: payment follow-ups, refunds
+	QueueDefault  = "default"  // kitchen tickets, messages
+	QueueLow      = "low"      // housekeeping, reports
+)
+
+// Queues maps each queue to its priority weight.
+var Queues = map[string]int{QueueCritical: 6, QueueDefault: 3, QueueLow: 1}
+
+// Task types. Every task type the system runs is listed here.
+const (
+	// TypePurgeSessions deletes sessions that expired or were revoked over a day ago.
+	TypePurgeSessions = "auth:purge_sessions"
+)
+
+// Periodic is one scheduled task: cron spec in Asia/Shanghai.
+type Periodic struct {
+	Cron  string
+	Type  string
+	Queue string
+}
+
+// Schedule lists every periodic task.
+var Schedule = []Periodic{
+	{Cron: "17 * * * *", Type: TypePurgeSessions, Queue: QueueLow},
+}
+
+// Handlers are the functions behind the task types.
+type Handlers struct {
+	PurgeSessions func(ctx context.Context) (int64, error)
+}
+
+// Mux returns the asynq handler table. Every handler's error is classified by retryable.
+func (h Handlers) Mux(log *slog.Logger) *asynq.ServeMux {
+	mux := asynq.NewServeMux()
+	mux.Use(func(next asynq.Handler) asynq.Handler {
+		return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+			start := time.Now()
+			id, _ := asynq.GetTaskID(ctx)
+			err := retryable(next.ProcessTask(ctx, t))
+			attrs := []any{"type", t.Type(), "task_id", id, "duration_ms", time.Since(start).Milliseconds()}
+			if err != nil {
+				log.ErrorContext(ctx, "task failed", append(attrs, "err", err.Error())...)
+			} else {
+				log.InfoContext(ctx, "task done", attrs...)
+			}
+			return err
+		})
+	})
+	mux.HandleFunc(TypePurgeSessions, func(ctx context.Context, _ *asynq.Task) error {
+		n, err := h.PurgeSessions(ctx)
+		if err != nil {
+			return fmt.Errorf("purge sessions: %w", err)
+		}
+		log.InfoContext(ctx, "sessions purged", "count", n)
+		return nil
+	})
+	return mux
+}
