@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/canteen-oss/canteen/internal/secure"
 )
 
 // Config is every setting of the canteen processes. Each field names its variable and
@@ -31,6 +33,22 @@ type Config struct {
 	WeChatAppID       string
 	WeChatSecret      string
 	DevHTTPAddrFake   string // dev only: where the fake WeChat listens
+	DataKey           string // "keyid:base64(32 bytes)" sealing personal data
+	DataIndexKey      string // base64(32 bytes) keying blind indexes; never rotated
+	DataOldKeys       []string
+}
+
+// Keyring builds the personal-data keyring from the config. Without keys it returns
+// an error naming the variables; `canteen dev` uses the demo keyring instead.
+func (c Config) Keyring() (*secure.Keyring, error) {
+	if c.DataKey == "" || c.DataIndexKey == "" {
+		return nil, fmt.Errorf("config: CANTEEN_DATA_KEY and CANTEEN_DATA_INDEX_KEY are required (README: personal data keys)")
+	}
+	kr, err := secure.ParseKeyring(c.DataIndexKey, c.DataKey, c.DataOldKeys...)
+	if err != nil {
+		return nil, fmt.Errorf("config: CANTEEN_DATA_KEY / CANTEEN_DATA_INDEX_KEY / CANTEEN_DATA_OLD_KEYS: %w", err)
+	}
+	return kr, nil
 }
 
 // Var describes one environment variable.
@@ -134,6 +152,23 @@ var Vars = []Var{
 		set: str(func(c *Config) *string { return &c.WeChatAppID })},
 	{Name: "CANTEEN_WECHAT_SECRET", Default: "", Secret: true, Help: "mini-program app secret",
 		set: str(func(c *Config) *string { return &c.WeChatSecret })},
+	{Name: "CANTEEN_DATA_KEY", Default: "", Secret: true,
+		Help: "key sealing ID-card and phone numbers: keyid:base64(32 bytes); required by serve and work",
+		set:  str(func(c *Config) *string { return &c.DataKey })},
+	{Name: "CANTEEN_DATA_INDEX_KEY", Default: "", Secret: true,
+		Help: "base64(32 bytes) keying the blind index that finds duplicate ID and phone numbers; never change it",
+		set:  str(func(c *Config) *string { return &c.DataIndexKey })},
+	{Name: "CANTEEN_DATA_OLD_KEYS", Default: "", Secret: true,
+		Help: "comma-separated retired data keys (keyid:base64) that still open old data after a rotation",
+		set: func(c *Config, v string) error {
+			c.DataOldKeys = nil
+			for _, k := range strings.Split(v, ",") {
+				if k = strings.TrimSpace(k); k != "" {
+					c.DataOldKeys = append(c.DataOldKeys, k)
+				}
+			}
+			return nil
+		}},
 	{Name: "CANTEEN_DEV_WECHAT_ADDR", Default: "127.0.0.1:8091", Help: "dev only: listen address of the fake WeChat server",
 		set: str(func(c *Config) *string { return &c.DevHTTPAddrFake })},
 }
@@ -154,6 +189,13 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if (c.WeChatAppID == "") != (c.WeChatSecret == "") {
 		bad = append(bad, "CANTEEN_WECHAT_APPID and CANTEEN_WECHAT_SECRET: set both or neither")
+	}
+	if (c.DataKey == "") != (c.DataIndexKey == "") {
+		bad = append(bad, "CANTEEN_DATA_KEY and CANTEEN_DATA_INDEX_KEY: set both or neither")
+	} else if c.DataKey != "" {
+		if _, err := c.Keyring(); err != nil {
+			bad = append(bad, strings.TrimPrefix(err.Error(), "config: "))
+		}
 	}
 	if len(bad) > 0 {
 		return Config{}, fmt.Errorf("config: %s", strings.Join(bad, "; "))

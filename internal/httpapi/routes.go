@@ -34,7 +34,7 @@ func (s *server) routes(app *fiber.App) {
 	// Diner-facing reads: menus are browsable without logging in.
 	r("GET", "/communities", public, s.listCommunities)
 	r("GET", "/communities/:communityID/canteens", public, s.publicCanteens)
-	r("GET", "/canteens/:canteenID/menus", public, s.publicMenus)
+	r("GET", "/communities/:communityID/canteens/:canteenID/menus", public, s.publicMenus)
 	r("GET", "/diet-tags", public, s.dietTags)
 
 	// Staff accounts.

@@ -39,6 +39,7 @@ type Deps struct {
 	Metrics   *Metrics
 	Asynqmon  http.Handler // mounted at /admin/asynq behind admin login; nil leaves it out
 	Demo      bool         // the demo community is running: pages say so
+	Now       func() time.Time
 }
 
 // Options tune the HTTP server.
@@ -56,6 +57,9 @@ type server struct {
 func New(d Deps, opt Options) *fiber.App {
 	if d.Log == nil {
 		d.Log = slog.Default()
+	}
+	if d.Now == nil {
+		d.Now = time.Now
 	}
 	s := &server{Deps: d, opt: opt}
 	app := fiber.New(fiber.Config{
@@ -132,3 +136,5 @@ func (s *server) deadline(c *fiber.Ctx) error {
 }
 
 
+
+func (s *server) now() time.Time { return s.Now() }

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+	"github.com/uptrace/bun"
+
+	"github.com/canteen-oss/canteen/internal/auditdb"
+	"github.com/canteen-oss/canteen/internal/auth"
+	"github.com/canteen-oss/canteen/internal/authdb"
+	"github.com/canteen-oss/canteen/internal/catalog"
+	"github.com/canteen-oss/canteen/internal/catalogdb"
+	"github.com/canteen-oss/canteen/internal/community"
+	"github.com/canteen-oss/canteen/internal/communitydb"
+	"github.com/canteen-oss/canteen/internal/config"
+	"github.com/canteen-oss/canteen/internal/httpapi"
+	"github.com/canteen-oss/canteen/internal/jobs"
+	"github.com/canteen-oss/canteen/internal/postgres"
+	"github.com/canteen-oss/canteen/internal/ratelimit"
+	"github.com/canteen-oss/canteen/internal/secure"
+	"github.com/canteen-oss/canteen/internal/wechat"
+)
+
+func loadConfig(getenv func(string) string) (config.Config, error) {
+	return config.Load(getenv)
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// system is every long-lived dependency and service of a process.
+type system struct {
+	cfg       config.Config
+	log       *slog.Logger
+	db        *bun.DB
+	rdb       redis.UniversalClient
+	reg       *prometheus.Registry
+	auth      *auth.Service
+	community *community.Service
+	catalog   *catalog.Service
+	audit     *auditdb.Store
+}
+
+// open connects to PostgreSQL and Redis and builds the services.
+func open(ctx context.Context, cfg config.Config, keys *secure.Keyring, log *slog.Logger) (*system, error) {
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
+	if err != nil {
+		return nil, err
+	}
+	rdb, err := jobs.OpenRedis(ctx, cfg.RedisURL)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	wx := wechat.New(wechat.Config{BaseURL: cfg.WeChatBaseURL, AppID: cfg.WeChatAppID, Secret: cfg.WeChatSecret})
+	login := func(ctx context.Context, code string) (string, string, error) {
+		s, err := wx.Code2Session(ctx, code)
+		return s.OpenID, s.UnionID, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewDBStatsCollector(db.DB, "canteen"), jobs.NewQueueCollector(rdb))
+	s := &system{
+		cfg: cfg, log: log, db: db, rdb: rdb, reg: reg,
+		auth: auth.NewService(authdb.New(db), ratelimit.New(rdb, "canteen:login:", cfg.LoginRatePerMin, time.Minute), login,
+			auth.Options{StaffTTL: cfg.StaffSessionTTL, DinerTTL: cfg.DinerSessionTTL, AppID: cfg.WeChatAppID}),
+		community: community.NewService(communitydb.New(db, keys), secure.NormalizePhone),
+		catalog:   catalog.NewService(catalogdb.New(db), time.Now),
+		audit:     auditdb.New(db),
+	}
+	return s, nil
+}
+
+func (s *system) close() {
+	_ = s.rdb.Close()
+	_ = s.db.Close()
+}
+
+// readiness lists what /readyz checks.
+func (s *system) readiness() []httpapi.Check {
+	return []httpapi.Check{
+		{Name: "postgres", Fn: func(ctx context.Context) error { return s.db.PingContext(ctx) }},
+		{Name: "redis", Fn: func(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }},
+		{Name: "migrations", Fn: func(ctx context.Context) error {
+			m, err := postgres.NewMigrator(s.db)
+			if err != nil {
+				return err
+			}
+			pending, err := m.Pending(ctx)
+			if err != nil {
+				return err
+			}
+			if len(pending) > 0 {
+				return fmt.Errorf("%d pending: %v", len(pending), pending)
+			}
+			return nil
+		}},
+	}
+}
+
+// httpApp builds the HTTP app over the system's services.
+func (s *system) httpApp(demo bool) (*httpapi.Deps, error) {
+	mon, err := jobs.Monitor(s.cfg.RedisURL, "/admin/asynq")
+	if err != nil {
+		return nil, err
+	}
+	return &httpapi.Deps{Log: s.log, Auth: s.auth, Community: s.community, Catalog: s.catalog, Audit: s.audit,
+		Ready: s.readiness(), Metrics: httpapi.NewMetrics(s.reg), Asynqmon: mon, Demo: demo}, nil
+}
+
+func (s *system) handlers() jobs.Handlers {
+	return jobs.Handlers{PurgeSessions: s.auth.PurgeSessions}
+}
+
+// requireKeys returns the configured keyring; serve and work refuse to start without one.
+func requireKeys(cfg config.Config) (*secure.Keyring, error) {
+	kr, err := cfg.Keyring()
+	if err != nil {
+		return nil, errors.New(err.Error() + "; `canteen dev` runs with a demo keyring instead")
+	}
+	return kr, nil
+}

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/canteen-oss/canteen/internal/demo"
+	"github.com/canteen-oss/canteen/internal/jobs"
+	"github.com/canteen-oss/canteen/internal/postgres"
+	"github.com/canteen-oss/canteen/internal/secure"
+	"github.com/canteen-oss/canteen/internal/wechat/wechatfake"
+)
+
+// Demo WeChat app credentials, known only to the local fake.
+const (
+	demoAppID  = "wxdemo00000000000"
+	demoSecret = "demo-secret-not-real"
+)
+
+// dev runs everything in one process on the demo community. Without WeChat
+// credentials it starts the local fake WeChat; without data keys it uses the demo keyring.
+func dev(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	keys, err := cfg.Keyring()
+	if err != nil {
+		log.Warn("no data keys configured: using the public DEMO keyring; never use dev data in production")
+		keys = secure.DemoKeyring()
+	}
+	fakeURL := ""
+	if cfg.WeChatAppID == "" {
+		fake := wechatfake.New(demoAppID, demoSecret)
+		ln, err := net.Listen("tcp", cfg.DevHTTPAddrFake)
+		if err != nil {
+			return fmt.Errorf("fake WeChat: listen on CANTEEN_DEV_WECHAT_ADDR %s: %w", cfg.DevHTTPAddrFake, err)
+		}
+		_ = ln.Close()
+		go func() {
+			if err := fake.ListenAndServe(ctx, cfg.DevHTTPAddrFake); err != nil && !errors.Is(err, context.Canceled) {
+				log.Error("fake WeChat stopped", "err", err.Error())
+			}
+		}()
+		fakeURL = "http://" + cfg.DevHTTPAddrFake
+		cfg.WeChatBaseURL, cfg.WeChatAppID, cfg.WeChatSecret = fakeURL, demoAppID, demoSecret
+	}
+	printConfig(log, cfg, getenv)
+
+	if err := postgres.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
+		return err
+	}
+	sys, err := open(ctx, cfg, keys, log)
+	if err != nil {
+		return err
+	}
+	defer sys.close()
+	m, err := postgres.NewMigrator(sys.db)
+	if err != nil {
+		return err
+	}
+	applied, err := m.Up(ctx)
+	if err != nil {
+		return err
+	}
+	log.Info("migrations applied", "count", len(applied))
+	seeded, err := demo.Seed(ctx, demo.Services{Community: sys.community, Auth: sys.auth, Catalog: sys.catalog}, time.Now())
+	if err != nil {
+		return err
+	}
+	log.Info("demo community ready", "community_id", seeded.CommunityID, "created", seeded.Created, "menus_published", seeded.Menus)
+
+	workerDone := make(chan error, 1)
+	go func() {
+		workerDone <- jobs.Run(ctx, sys.rdb, sys.handlers(), jobs.WorkerOptions{
+			Concurrency: cfg.WorkerConcurrency, ShutdownTimeout: cfg.ShutdownTimeout, Log: log})
+	}()
+	banner(stdout, cfg.PublicURL, fakeURL, seeded)
+	httpErr := serveHTTP(ctx, sys, true, stdout)
+	werr := <-workerDone
+	return errors.Join(httpErr, werr)
+}
+
+func banner(w io.Writer, base, fakeURL string, r demo.Result) {
+	base = strings.TrimRight(base, "/")
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n  canteen is running with the DEMO community (演示社区)\n\n")
+	fmt.Fprintf(&b, "  API docs        %s/docs\n", base)
+	fmt.Fprintf(&b, "  OpenAPI         %s/openapi.yaml\n", base)
+	fmt.Fprintf(&b, "  Today's menus   %s/api/v1/communities/%d/canteens/%d/menus\n", base, r.CommunityID, r.CanteenID)
+	fmt.Fprintf(&b, "  Health          %s/healthz   %s/readyz\n", base, base)
+	fmt.Fprintf(&b, "  Metrics         %s/metrics\n", base)
+	fmt.Fprintf(&b, "  Task queues     %s/admin/asynq   (log in as demo-admin)\n", base)
+	if fakeURL != "" {
+		fmt.Fprintf(&b, "  Fake WeChat     %s   (demo only: POST /fake/login-code {\"openid\":\"...\"} gives a wx.login code)\n", fakeURL)
+	}
+	fmt.Fprintf(&b, "\n  Staff logins (password %q), POST %s/api/v1/auth/staff/login:\n", demo.Password, base)
+	for _, l := range demo.Logins {
+		fmt.Fprintf(&b, "    %-15s %s\n", l.Username, l.Note)
+	}
+	fmt.Fprintf(&b, "\n  Stop with Ctrl-C.\n\n")
+	_, _ = io.WriteString(w, b.String())
+}
