@@ -135,6 +135,4 @@ func (s *server) deadline(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-
-
 func (s *server) now() time.Time { return s.Now() }
