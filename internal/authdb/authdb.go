@@ -171,7 +171,7 @@ func (s *Store) UpdateStaff(ctx context.Context, actor audit.Actor, st auth.Staf
 }
 
 type dinerRow struct {
-	bun.BaseModel `bun:"table:diners"`
+	bun.BaseModel `bun:"table:diners,alias:d"`
 	ID            int64     `bun:"id,pk,autoincrement"`
 	CommunityID   int64     `bun:"community_id"`
 	AppID         string    `bun:"app_id"`
@@ -179,6 +179,7 @@ type dinerRow struct {
 	UnionID       *string   `bun:"unionid"`
 	Nickname      string    `bun:"nickname"`
 	CreatedAt     time.Time `bun:"created_at,nullzero,notnull,default:current_timestamp"`
+	LastLoginAt   time.Time `bun:"last_login_at,nullzero,notnull,default:current_timestamp"`
 }
 
 // UpsertDiner implements auth.Store. A diner keeps the community of their first login.
@@ -189,7 +190,7 @@ func (s *Store) UpsertDiner(ctx context.Context, communityID int64, appID, openI
 	}
 	_, err := s.db.NewInsert().Model(&r).
 		On("CONFLICT (app_id, openid) DO UPDATE").
-		Set("last_login_at = now(), unionid = COALESCE(EXCLUDED.unionid, diners.unionid)").
+		Set("last_login_at = now(), unionid = COALESCE(EXCLUDED.unionid, d.unionid)").
 		Returning("*").Exec(ctx)
 	if postgres.IsForeignKeyViolation(err, "") {
 		return auth.Diner{}, auth.ErrCommunityAbsent

@@ -1,0 +1,285 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/uptrace/bun"
+
+	"github.com/canteen-oss/canteen/internal/audit"
+	"github.com/canteen-oss/canteen/internal/auditdb"
+	"github.com/canteen-oss/canteen/internal/auth"
+	"github.com/canteen-oss/canteen/internal/authdb"
+	"github.com/canteen-oss/canteen/internal/catalog"
+	"github.com/canteen-oss/canteen/internal/catalogdb"
+	"github.com/canteen-oss/canteen/internal/civil"
+	"github.com/canteen-oss/canteen/internal/community"
+	"github.com/canteen-oss/canteen/internal/communitydb"
+	"github.com/canteen-oss/canteen/internal/httpapi"
+	"github.com/canteen-oss/canteen/internal/postgres/pgtest"
+	"github.com/canteen-oss/canteen/internal/ratelimit"
+	"github.com/canteen-oss/canteen/internal/redistest"
+	"github.com/canteen-oss/canteen/internal/secure"
+	"github.com/canteen-oss/canteen/internal/wechat"
+	"github.com/canteen-oss/canteen/internal/wechat/wechatfake"
+)
+
+const (
+	testAppID  = "wxtest0000000001"
+	testSecret = "test-secret"
+	password   = "correct horse battery"
+)
+
+// fixedNow is the clock of the API under test: a Wednesday lunchtime in Shanghai.
+var fixedNow = time.Date(2026, 11, 25, 11, 30, 0, 0, time.FixedZone("CST", 8*3600))
+
+// env is a running API over real PostgreSQL and Redis, with two communities.
+type env struct {
+	t      *testing.T
+	app    *fiber.App
+	db     *bun.DB
+	fake   *wechatfake.Server
+	authS  *auth.Service
+	tokens map[string]string // by account: "admin", "reviewer", …, "merchant", "diner", "adminB"
+	ids    map[string]int64  // community, communityB, canteen, canteenB, dish, merchant, staff, …
+	base   string            // URL of the real listener, once doNet started it
+}
+
+func newEnv(t *testing.T, loginLimit int) *env {
+	t.Helper()
+	db, _ := pgtest.New(t)
+	rdb := redistest.New(t)
+	fake := wechatfake.New(testAppID, testSecret)
+	url, closeFake := fake.Start()
+	t.Cleanup(closeFake)
+	wx := wechat.New(wechat.Config{BaseURL: url, AppID: testAppID, Secret: testSecret})
+	login := func(ctx context.Context, code string) (string, string, error) {
+		s, err := wx.Code2Session(ctx, code)
+		return s.OpenID, s.UnionID, err
+	}
+	prefix := fmt.Sprintf("test:login:%d:", time.Now().UnixNano())
+	authS := auth.NewService(authdb.New(db), ratelimit.New(rdb, prefix, loginLimit, time.Minute), login,
+		auth.Options{StaffTTL: time.Hour, DinerTTL: time.Hour, BcryptCost: 4, AppID: testAppID})
+	comS := community.NewService(communitydb.New(db, secure.DemoKeyring()), secure.NormalizePhone)
+	catS := catalog.NewService(catalogdb.New(db), func() time.Time { return fixedNow })
+	app := httpapi.New(httpapi.Deps{
+		Log:  slog.New(slog.NewJSONHandler(testLogOutput(), nil)),
+		Auth: authS, Community: comS, Catalog: catS, Audit: auditdb.New(db),
+		Metrics: httpapi.NewMetrics(prometheus.NewRegistry()),
+		Now:     func() time.Time { return fixedNow },
+		Ready:   []httpapi.Check{{Name: "postgres", Fn: func(ctx context.Context) error { return db.PingContext(ctx) }}},
+	}, httpapi.Options{BodyLimit: 64 << 10, RequestTimeout: 5 * time.Second})
+	e := &env{t: t, app: app, db: db, fake: fake, authS: authS, tokens: map[string]string{}, ids: map[string]int64{}}
+	e.seed(comS, catS)
+	return e
+}
+
+func (e *env) seed(comS *community.Service, catS *catalog.Service) {
+	t, ctx := e.t, context.Background()
+	for _, code := range []string{"a", "b"} {
+		c, err := comS.CreateCommunity(ctx, audit.SystemActor, community.Community{Code: "comm-" + code, Name: "社区 " + code})
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := "community"
+		if code == "b" {
+			key = "communityB"
+		}
+		e.ids[key] = c.ID
+	}
+	a := e.ids["community"]
+	phone := "13912345678"
+	name := "阳光餐饮"
+	m, err := comS.CreateMerchant(ctx, a, audit.SystemActor, community.MerchantInput{Name: &name, ContactPhone: &phone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ids["merchant"] = m.ID
+	boss := auth.Principal{Kind: auth.StaffKind, CommunityID: a, Name: "seed", Roles: []auth.Role{auth.Admin}}
+	for _, r := range auth.Roles {
+		in := auth.StaffInput{Username: "user-" + string(r), DisplayName: "用户 " + string(r), Password: password, Roles: []auth.Role{r}}
+		if r == auth.Merchant {
+			in.MerchantID = &m.ID
+		}
+		st, err := e.authS.CreateStaff(ctx, boss, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.ids["staff-"+string(r)] = st.ID
+		e.tokens[string(r)] = e.login("user-"+string(r), password)
+	}
+	bossB := auth.Principal{Kind: auth.StaffKind, CommunityID: e.ids["communityB"], Name: "seed", Roles: []auth.Role{auth.Admin}}
+	if _, err := e.authS.CreateStaff(ctx, bossB, auth.StaffInput{Username: "admin-b", DisplayName: "B 管理员", Password: password, Roles: []auth.Role{auth.Admin}}); err != nil {
+		t.Fatal(err)
+	}
+	e.tokens["adminB"] = e.login("admin-b", password)
+
+	for key, cid := range map[string]int64{"canteen": a, "canteenB": e.ids["communityB"]} {
+		sc := catalog.Scope{CommunityID: cid, Actor: audit.SystemActor}
+		ct, err := catS.CreateCanteen(ctx, sc, catalog.CanteenInput{Name: "饭堂 " + key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.ids[key] = ct.ID
+		if _, err := catS.SetMealPeriod(ctx, sc, ct.ID, catalog.MealPeriod{Period: catalog.Lunch,
+			ServeStart: catalog.Clock(11, 0), ServeEnd: catalog.Clock(13, 0), OrderCutoff: catalog.Clock(12, 30), PreorderDays: 3, Enabled: true}); err != nil {
+			t.Fatal(err)
+		}
+		d, err := catS.CreateDish(ctx, sc, catalog.DishInput{Name: "红烧肉", Category: "荤菜", PriceFen: 1200})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.ids["dish"+strings.TrimPrefix(key, "canteen")] = d.ID
+		if _, err := catS.PutMenu(ctx, sc, ct.ID, civilToday(), catalog.Lunch, []catalog.MenuItemInput{{DishID: d.ID, Supply: 50}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := catS.PublishMenu(ctx, sc, ct.ID, civilToday(), catalog.Lunch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code := e.fake.IssueCode("openid-diner-1")
+	var sess auth.Session
+	e.mustJSON(e.do("POST", "/api/v1/auth/diner/login", "", fmt.Sprintf(`{"community_id":%d,"code":%q}`, a, code)), 201, &sess)
+	e.tokens["diner"] = sess.Token
+}
+
+func (e *env) login(user, pass string) string {
+	e.t.Helper()
+	var sess auth.Session
+	e.mustJSON(e.do("POST", "/api/v1/auth/staff/login", "", fmt.Sprintf(`{"username":%q,"password":%q}`, user, pass)), 201, &sess)
+	return sess.Token
+}
+
+// do sends a request; body, when not empty, is sent as JSON.
+func (e *env) do(method, path, token, body string) *http.Response {
+	e.t.Helper()
+	return e.doRaw(method, path, token, "application/json", body)
+}
+
+func (e *env) doRaw(method, path, token, contentType, body string) *http.Response {
+	e.t.Helper()
+	if len(body) > 32<<10 {
+		return e.doNet(method, path, token, contentType, body)
+	}
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, path, rd)
+	if body != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := e.app.Test(req, 10_000)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return resp
+}
+
+func (e *env) mustJSON(resp *http.Response, status int, out any) {
+	e.t.Helper()
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != status {
+		e.t.Fatalf("status %d, want %d: %s", resp.StatusCode, status, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			e.t.Fatalf("decode %s: %v", b, err)
+		}
+	}
+}
+
+// snapshot counts the rows of every table, to prove that a request wrote nothing.
+func (e *env) snapshot() map[string]int {
+	e.t.Helper()
+	ctx := context.Background()
+	var tables []string
+	if err := e.db.NewRaw(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'bun_%' ORDER BY 1`).Scan(ctx, &tables); err != nil {
+		e.t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, tb := range tables {
+		var n int
+		if err := e.db.NewRaw("SELECT count(*) FROM ?", bun.Ident(tb)).Scan(ctx, &n); err != nil {
+			e.t.Fatal(err)
+		}
+		out[tb] = n
+	}
+	// Updates leave counts alone; a digest of the mutable rows catches them.
+	var digest string
+	if err := e.db.NewRaw(`SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM (
+		SELECT row_to_json(x)::text AS t FROM (SELECT * FROM dishes) x UNION ALL
+		SELECT row_to_json(x)::text FROM (SELECT * FROM canteens) x UNION ALL
+		SELECT row_to_json(x)::text FROM (SELECT * FROM menu_items) x UNION ALL
+		SELECT row_to_json(x)::text FROM (SELECT * FROM merchants) x UNION ALL
+		SELECT row_to_json(x)::text FROM (SELECT id, display_name, roles, disabled_at FROM staff) x) s`).Scan(ctx, &digest); err != nil {
+		e.t.Fatal(err)
+	}
+	out["digest:"+digest] = 1
+	return out
+}
+
+func body(resp *http.Response) string {
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// bigJSON returns a syntactically valid JSON object of about n bytes.
+func bigJSON(n int) string {
+	return `{"name":"` + strings.Repeat("汤", n/3) + `","category":"汤","price_fen":100}`
+}
+
+func civilToday() civil.Date { return civil.Today(fixedNow) }
+
+// testLogOutput sends API logs to stderr when CANTEEN_TEST_LOG=1.
+func testLogOutput() io.Writer {
+	if os.Getenv("CANTEEN_TEST_LOG") == "1" {
+		return os.Stderr
+	}
+	return io.Discard
+}
+
+// doNet sends the request over a real TCP connection: Fiber's in-memory test
+// transport cannot carry a body larger than the limit to the server's error handler.
+func (e *env) doNet(method, path, token, contentType, body string) *http.Response {
+	e.t.Helper()
+	if e.base == "" {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		go func() { _ = e.app.Listener(ln) }()
+		e.base = "http://" + ln.Addr().String()
+		e.t.Cleanup(func() { _ = e.app.ShutdownWithTimeout(time.Second) })
+	}
+	req, err := http.NewRequest(method, e.base+path, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return resp
+}
