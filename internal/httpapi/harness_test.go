@@ -149,10 +149,16 @@ func (e *env) seed(comS *community.Service, catS *catalog.Service) {
 			t.Fatal(err)
 		}
 	}
-	code := e.fake.IssueCode("openid-diner-1")
+	e.tokens["diner"] = e.dinerToken("openid-diner-1")
+}
+
+// dinerToken logs a diner in through the fake WeChat, as the mini-program would.
+func (e *env) dinerToken(openid string) string {
+	e.t.Helper()
+	code := e.fake.IssueCode(openid)
 	var sess auth.Session
-	e.mustJSON(e.do("POST", "/api/v1/auth/diner/login", "", fmt.Sprintf(`{"community_id":%d,"code":%q}`, a, code)), 201, &sess)
-	e.tokens["diner"] = sess.Token
+	e.mustJSON(e.do("POST", "/api/v1/auth/diner/login", "", fmt.Sprintf(`{"community_id":%d,"code":%q}`, e.ids["community"], code)), 201, &sess)
+	return sess.Token
 }
 
 func (e *env) login(user, pass string) string {

@@ -1,0 +1,146 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/canteen-oss/canteen/internal/auth"
+)
+
+// Who may call what, written out independently of routes.go: "public", "any" (any
+// logged-in principal) or the staff roles allowed.
+var staffRoles = []string{"admin", "reviewer", "kitchen", "counter", "finance"}
+
+var expectAccess = map[string][]string{
+	"POST /api/v1/auth/staff/login":                                  {"public"},
+	"POST /api/v1/auth/diner/login":                                  {"public"},
+	"POST /api/v1/auth/logout":                                       {"any"},
+	"GET /api/v1/me":                                                 {"any"},
+	"GET /api/v1/communities":                                        {"public"},
+	"GET /api/v1/communities/:communityID/canteens":                  {"public"},
+	"GET /api/v1/communities/:communityID/canteens/:canteenID/menus": {"public"},
+	"GET /api/v1/diet-tags":                                          {"public"},
+	"GET /api/v1/admin/staff":                                        {"admin"},
+	"POST /api/v1/admin/staff":                                       {"admin"},
+	"GET /api/v1/admin/staff/:id":                                    {"admin"},
+	"PATCH /api/v1/admin/staff/:id":                                  {"admin"},
+	"GET /api/v1/admin/merchants":                                    {"admin", "finance"},
+	"POST /api/v1/admin/merchants":                                   {"admin"},
+	"GET /api/v1/admin/merchants/:id":                                {"admin", "finance"},
+	"PATCH /api/v1/admin/merchants/:id":                              {"admin"},
+	"GET /api/v1/merchant/profile":                                   {"merchant"},
+	"GET /api/v1/admin/canteens":                                     staffRoles,
+	"POST /api/v1/admin/canteens":                                    {"admin"},
+	"GET /api/v1/admin/canteens/:id":                                 staffRoles,
+	"PATCH /api/v1/admin/canteens/:id":                               {"admin"},
+	"PUT /api/v1/admin/canteens/:id/meal-periods/:period":            {"admin"},
+	"GET /api/v1/admin/canteens/:id/closures":                        staffRoles,
+	"POST /api/v1/admin/canteens/:id/closures":                       {"admin"},
+	"DELETE /api/v1/admin/canteens/:id/closures/:day":                {"admin"},
+	"GET /api/v1/admin/dishes":                                       staffRoles,
+	"POST /api/v1/admin/dishes":                                      {"admin"},
+	"GET /api/v1/admin/dishes/:id":                                   staffRoles,
+	"PATCH /api/v1/admin/dishes/:id":                                 {"admin"},
+	"GET /api/v1/admin/canteens/:id/menus":                           staffRoles,
+	"POST /api/v1/admin/canteens/:id/menus/copy-week":                {"admin"},
+	"GET /api/v1/admin/canteens/:id/menus/:day/:period":              staffRoles,
+	"PUT /api/v1/admin/canteens/:id/menus/:day/:period":              {"admin"},
+	"POST /api/v1/admin/canteens/:id/menus/:day/:period/publish":     {"admin"},
+	"GET /api/v1/admin/audit":                                        {"admin", "finance"},
+}
+
+// TestEveryRouteEveryRole calls every /api/v1 route as nobody, as a diner and as each
+// staff role, and checks that exactly the expected callers get past authorization.
+func TestEveryRouteEveryRole(t *testing.T) {
+	e := newEnv(t, 100000)
+	callers := append([]string{"nobody", "diner"}, "admin", "reviewer", "kitchen", "counter", "finance", "merchant")
+	seen := map[string]bool{}
+	for _, r := range e.app.GetRoutes(true) {
+		if !strings.HasPrefix(r.Path, "/api/v1/") || r.Method == "HEAD" {
+			continue
+		}
+		key := r.Method + " " + r.Path
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		want, ok := expectAccess[key]
+		if !ok {
+			t.Errorf("route %s has no expected access rule in this test: add it", key)
+			continue
+		}
+		for _, who := range callers {
+			t.Run(key+" as "+who, func(t *testing.T) {
+				path := e.fillPath(r.Path)
+				token := e.tokenFor(who, r.Path)
+				reqBody := ""
+				if r.Method == "POST" || r.Method == "PUT" || r.Method == "PATCH" {
+					reqBody = "{}"
+				}
+				resp := e.do(r.Method, path, token, reqBody)
+				raw := body(resp)
+				allowed := allows(want, who)
+				switch {
+				case allowed && (resp.StatusCode == 401 || resp.StatusCode == 403):
+					t.Fatalf("%s should be allowed, got %d: %s", who, resp.StatusCode, raw)
+				case !allowed && who == "nobody" && resp.StatusCode != 401:
+					t.Fatalf("nobody should get 401, got %d: %s", resp.StatusCode, raw)
+				case !allowed && who != "nobody" && resp.StatusCode != 403:
+					t.Fatalf("%s should get 403, got %d: %s", who, resp.StatusCode, raw)
+				}
+			})
+		}
+	}
+	for key := range expectAccess {
+		if !seen[key] {
+			t.Errorf("expected route %s is not registered", key)
+		}
+	}
+}
+
+func allows(want []string, who string) bool {
+	switch {
+	case slices.Contains(want, "public"):
+		return true
+	case who == "nobody":
+		return false
+	case slices.Contains(want, "any"):
+		return true
+	}
+	return slices.Contains(want, who)
+}
+
+// tokenFor returns a session of who. Logout gets a fresh session, since it ends it.
+func (e *env) tokenFor(who, path string) string {
+	switch {
+	case who == "nobody":
+		return ""
+	case strings.HasSuffix(path, "/logout") && who == "diner":
+		return e.dinerToken(fmt.Sprintf("openid-%s", path))
+	case strings.HasSuffix(path, "/logout"):
+		return e.login("user-"+who, password)
+	}
+	return e.tokens[who]
+}
+
+func (e *env) fillPath(p string) string {
+	id := e.ids["canteen"]
+	switch {
+	case strings.HasPrefix(p, "/api/v1/admin/staff/"):
+		id = e.ids["staff-"+string(auth.Kitchen)]
+	case strings.HasPrefix(p, "/api/v1/admin/merchants/"):
+		id = e.ids["merchant"]
+	case strings.HasPrefix(p, "/api/v1/admin/dishes/"):
+		id = e.ids["dish"]
+	}
+	r := strings.NewReplacer(
+		":communityID", fmt.Sprint(e.ids["community"]),
+		":canteenID", fmt.Sprint(e.ids["canteen"]),
+		":id", fmt.Sprint(id),
+		":day", civilToday().String(),
+		":period", "lunch",
+	)
+	return r.Replace(p)
+}
