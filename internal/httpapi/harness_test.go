@@ -289,3 +289,18 @@ func (e *env) doNet(method, path, token, contentType, body string) *http.Respons
 	}
 	return resp
 }
+
+func snapshotDiff(a, b map[string]int) string {
+	var out []string
+	for k, v := range a {
+		if b[k] != v {
+			out = append(out, fmt.Sprintf("%s: %d -> %d", k, v, b[k]))
+		}
+	}
+	for k, v := range b {
+		if _, ok := a[k]; !ok {
+			out = append(out, fmt.Sprintf("%s: new (%d)", k, v))
+		}
+	}
+	return strings.Join(out, "; ")
+}
