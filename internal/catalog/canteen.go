@@ -98,7 +98,7 @@ type CanteenInput struct {
 }
 
 // CanteenPatch changes the fields that are not nil. MerchantID 0 removes the merchant.
-// Reopening (Closed false) clears the closed reason.
+// The closed reason is kept only while the canteen is closed: reopening clears it.
 type CanteenPatch struct {
 	Name         *string `json:"name"`
 	Address      *string `json:"address"`
