@@ -30,8 +30,9 @@ const (
 
 // classify wraps e in the apperr kind a caller can act on:
 // 40029/40163 → Unauthenticated "wechat_code_invalid"; 45011 → TooManyRequests;
-// 40226 → Forbidden; 43101 → FailedPrecondition "wechat_no_quota"; everything else,
-// including -1, → Transient.
+// 40226 → Forbidden; 43101 → FailedPrecondition "wechat_no_quota"; 40013/40125 (bad
+// app credentials) → Internal; 40003/40037/41030/47003 (bad message) → Invalid;
+// everything else, including -1, → Transient.
 func classify(e *Error) *apperr.Error {
 	switch e.Code {
 	case codeInvalidCode, codeCodeUsed:
@@ -46,6 +47,10 @@ func classify(e *Error) *apperr.Error {
 	case codeNoQuota:
 		return apperr.Wrap(e, apperr.FailedPrecondition, "wechat_no_quota",
 			"用户未订阅或订阅次数已用完 / the user has no subscription left for this message")
+	case 40013, 40125: // invalid appid / secret: our configuration, retrying cannot help
+		return apperr.Wrap(e, apperr.Internal, "wechat_misconfigured", "WeChat rejected the app id or secret")
+	case 40003, 40037, 41030, 47003: // bad openid, template, page or message data
+		return apperr.Wrap(e, apperr.Invalid, "wechat_rejected", "WeChat rejected the message: "+e.Msg)
 	case codeBusy:
 		return apperr.Wrap(e, apperr.Transient, "wechat_busy", detailUnavailable)
 	default:

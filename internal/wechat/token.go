@@ -33,7 +33,7 @@ func (c *Client) AccessToken(ctx context.Context) (string, error) {
 // fetched with force_refresh; if another caller already replaced it, the new one is reused.
 func (c *Client) token(ctx context.Context, rejected string) (string, error) {
 	select {
-	default:
+	case c.tok.sem <- struct{}{}:
 	case <-ctx.Done():
 		return "", fmt.Errorf("wechat: stable_token: %w",
 			apperr.Wrap(ctx.Err(), apperr.Transient, "wechat_unavailable", detailUnavailable))

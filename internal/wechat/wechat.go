@@ -1,11 +1,13 @@
 // Package wechat is a small hand-written client for the three WeChat mini-program server
 // APIs the canteen uses: login (jscode2session), the stable access_token and subscribe
-// messages. Every failure comes back as an *apperr.Error whose cause is, when WeChat
-// answered with an errcode, a *wechat.Error (reachable with errors.As). A Client is safe
-// for concurrent use; it keeps the access_token in memory.
+// messages. Failures are classified with apperr (each method lists its kinds; a malformed
+// BaseURL is Internal); when WeChat answered with an errcode, a *wechat.Error is in the
+// chain (reachable with errors.As). A Client is safe for concurrent use; it keeps the
+// access_token in memory.
 package wechat
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -133,7 +135,7 @@ func (c *Client) postJSON(ctx context.Context, path string, query url.Values, bo
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(string(b)))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(b))
 	if err != nil {
 		return nil, err
 	}

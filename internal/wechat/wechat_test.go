@@ -178,6 +178,8 @@ func TestErrorClassification(t *testing.T) {
 		{"40029 invalid code", 200, `{"errcode":40029,"errmsg":"invalid code"}`, want{apperr.Unauthenticated, "wechat_code_invalid", 40029}},
 		{"40163 code used", 200, `{"errcode":40163,"errmsg":"code been used"}`, want{apperr.Unauthenticated, "wechat_code_invalid", 40163}},
 		{"45011 rate limit", 200, `{"errcode":45011,"errmsg":"api minute-quota reach limit"}`, want{apperr.TooManyRequests, "wechat_rate_limited", 45011}},
+		{"40125 bad secret", 200, `{"errcode":40125,"errmsg":"invalid appsecret"}`, want{apperr.Internal, "wechat_misconfigured", 40125}},
+		{"47003 bad data", 200, `{"errcode":47003,"errmsg":"argument invalid"}`, want{apperr.Invalid, "wechat_rejected", 47003}},
 		{"40226 blocked", 200, `{"errcode":40226,"errmsg":"invalid user"}`, want{apperr.Forbidden, "wechat_user_blocked", 40226}},
 		{"-1 busy", 200, `{"errcode":-1,"errmsg":"system error"}`, want{apperr.Transient, "wechat_busy", -1}},
 		{"other errcode", 200, `{"errcode":40013,"errmsg":"invalid appid"}`, want{apperr.Transient, "wechat_error", 40013}},
@@ -201,7 +203,7 @@ func TestErrorClassification(t *testing.T) {
 	}
 }
 
-func TestUnionIDAndNoKeyInErrors(t *testing.T) {
+func TestCode2SessionReadsUnionID(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("js_code") != "c1" || r.URL.Query().Get("grant_type") != "authorization_code" {
 			t.Errorf("query = %v", r.URL.Query())
@@ -339,21 +341,32 @@ func TestAccessTokenErrors(t *testing.T) {
 		}
 	})
 	t.Run("waiting caller honours its context", func(t *testing.T) {
-		release := make(chan struct{})
+		arrived, release := make(chan struct{}, 10), make(chan struct{})
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			arrived <- struct{}{}
 			<-release
 			io.WriteString(w, `{"access_token":"t","expires_in":7200}`)
 		}))
 		defer srv.Close()
 		defer close(release)
 		c := wechat.New(wechat.Config{BaseURL: srv.URL, AppID: appID, Secret: secret})
-		go c.AccessToken(context.Background()) // holds the fetch
-		time.Sleep(50 * time.Millisecond)
+		go c.AccessToken(context.Background()) // holds the one fetch until release
+		<-arrived
+
 		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 		defer cancel()
-		_, err := c.AccessToken(ctx)
-		if !errors.Is(err, context.DeadlineExceeded) || apperr.KindOf(err) != apperr.Transient {
-			t.Fatalf("err = %v, want Transient wrapping context.DeadlineExceeded", err)
+		done := make(chan error, 1)
+		go func() { _, err := c.AccessToken(ctx); done <- err }()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.DeadlineExceeded) || apperr.KindOf(err) != apperr.Transient {
+				t.Fatalf("err = %v, want Transient wrapping context.DeadlineExceeded", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("AccessToken kept waiting for the other fetch after its context ended")
+		}
+		if n := len(arrived); n != 0 {
+			t.Fatalf("the waiting caller sent %d more stable_token requests, want 0", n)
 		}
 	})
 }

@@ -175,7 +175,6 @@ func (s *Server) ExpireTokens() {
 	for _, t := range s.tokens {
 		t.expired = true
 	}
-	s.current = ""
 }
 
 // TokenFetches returns how many stable_token requests the fake answered, with a token or an
@@ -222,7 +221,8 @@ func (s *Server) RefuseSubscribe(openid string) {
 }
 
 // FailNext makes the next n requests to path ("/sns/jscode2session") answer the HTTP status
-// (e.g. 503) with a plain-text body, replacing any failure already pending for path.
+// (e.g. 503) with a plain-text body, replacing any failure already pending for path;
+// n <= 0 cancels it.
 func (s *Server) FailNext(path string, n int, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
