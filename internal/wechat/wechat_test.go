@@ -123,7 +123,7 @@ func TestCode2Session(t *testing.T) {
 			name:   "wrong secret",
 			secret: "wrong",
 			code:   func(_ *testing.T, fake *wechatfake.Server, _ *wechat.Client) string { return fake.IssueCode("o-alice") },
-			want:   want{apperr.Transient, "wechat_error", 40125},
+			want:   want{apperr.Internal, "wechat_misconfigured", 40125},
 		},
 		{
 			name: "empty code",
@@ -182,7 +182,7 @@ func TestErrorClassification(t *testing.T) {
 		{"47003 bad data", 200, `{"errcode":47003,"errmsg":"argument invalid"}`, want{apperr.Invalid, "wechat_rejected", 47003}},
 		{"40226 blocked", 200, `{"errcode":40226,"errmsg":"invalid user"}`, want{apperr.Forbidden, "wechat_user_blocked", 40226}},
 		{"-1 busy", 200, `{"errcode":-1,"errmsg":"system error"}`, want{apperr.Transient, "wechat_busy", -1}},
-		{"other errcode", 200, `{"errcode":40013,"errmsg":"invalid appid"}`, want{apperr.Transient, "wechat_error", 40013}},
+		{"other errcode", 200, `{"errcode":40099,"errmsg":"something else"}`, want{apperr.Transient, "wechat_error", 40099}},
 		{"500", 500, `oops`, want{kind: apperr.Transient, code: "wechat_unavailable"}},
 		{"502", 502, `<html>bad gateway</html>`, want{kind: apperr.Transient, code: "wechat_unavailable"}},
 		{"429", 429, ``, want{kind: apperr.TooManyRequests, code: "wechat_unavailable"}},
@@ -329,7 +329,7 @@ func TestAccessTokenErrors(t *testing.T) {
 		defer stop()
 		c := wechat.New(wechat.Config{BaseURL: base, AppID: appID, Secret: "wrong"})
 		_, err := c.AccessToken(t.Context())
-		check(t, err, want{apperr.Transient, "wechat_error", 40125})
+		check(t, err, want{apperr.Internal, "wechat_misconfigured", 40125})
 	})
 	t.Run("503 is not cached", func(t *testing.T) {
 		fake, c := setup(t)
