@@ -69,7 +69,7 @@ func Step(t testing.TB, ctx context.Context, actions ...chromedp.Action[chromedp
 	}
 }
 
-// Screenshot saves a full-page PNG as name.png in CANTEEN_SCREENSHOT_DIR (default
+// Screenshot saves a PNG of the viewport as name.png in CANTEEN_SCREENSHOT_DIR (default
 // tmp/screenshots at the module root) and returns its path.
 func Screenshot(t testing.TB, ctx context.Context, name string) string {
 	t.Helper()
@@ -82,7 +82,7 @@ func Screenshot(t testing.TB, ctx context.Context, name string) string {
 	}
 	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	buf, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
+	buf, err := chromedp.Run(sctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}

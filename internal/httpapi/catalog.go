@@ -95,17 +95,24 @@ func (s *server) setMealPeriod(c *fiber.Ctx) error {
 		return err
 	}
 	var in struct {
-		ServeStart   catalog.ClockTime `json:"serve_start"`
-		ServeEnd     catalog.ClockTime `json:"serve_end"`
-		OrderCutoff  catalog.ClockTime `json:"order_cutoff"`
-		PreorderDays int               `json:"preorder_days"`
-		Enabled      *bool             `json:"enabled"`
+		ServeStart   *catalog.ClockTime `json:"serve_start"`
+		ServeEnd     *catalog.ClockTime `json:"serve_end"`
+		OrderCutoff  *catalog.ClockTime `json:"order_cutoff"`
+		PreorderDays int                `json:"preorder_days"`
+		Enabled      *bool              `json:"enabled"`
 	}
 	if err := bind(c, &in); err != nil {
 		return err
 	}
-	mp := catalog.MealPeriod{Period: period, ServeStart: in.ServeStart, ServeEnd: in.ServeEnd,
-		OrderCutoff: in.OrderCutoff, PreorderDays: in.PreorderDays, Enabled: in.Enabled == nil || *in.Enabled}
+	var f apperr.Fields
+	f.Check(in.ServeStart != nil, "serve_start", "required, HH:MM")
+	f.Check(in.ServeEnd != nil, "serve_end", "required, HH:MM")
+	f.Check(in.OrderCutoff != nil, "order_cutoff", "required, HH:MM")
+	if err := f.Err(); err != nil {
+		return err
+	}
+	mp := catalog.MealPeriod{Period: period, ServeStart: *in.ServeStart, ServeEnd: *in.ServeEnd,
+		OrderCutoff: *in.OrderCutoff, PreorderDays: in.PreorderDays, Enabled: in.Enabled == nil || *in.Enabled}
 	out, err := s.Catalog.SetMealPeriod(c.UserContext(), scope(c), id, mp)
 	if err != nil {
 		return err

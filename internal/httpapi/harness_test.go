@@ -266,16 +266,7 @@ func testLogOutput() io.Writer {
 // transport cannot carry a body larger than the limit to the server's error handler.
 func (e *env) doNet(method, path, token, contentType, body string) *http.Response {
 	e.t.Helper()
-	if e.base == "" {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		go func() { _ = e.app.Listener(ln) }()
-		e.base = "http://" + ln.Addr().String()
-		e.t.Cleanup(func() { _ = e.app.ShutdownWithTimeout(time.Second) })
-	}
-	req, err := http.NewRequest(method, e.base+path, strings.NewReader(body))
+	req, err := http.NewRequest(method, e.serve()+path, strings.NewReader(body))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -288,6 +279,21 @@ func (e *env) doNet(method, path, token, contentType, body string) *http.Respons
 		e.t.Fatalf("%s %s: %v", method, path, err)
 	}
 	return resp
+}
+
+// serve starts the app on a real listener, once, and returns its base URL.
+func (e *env) serve() string {
+	e.t.Helper()
+	if e.base == "" {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		go func() { _ = e.app.Listener(ln) }()
+		e.base = "http://" + ln.Addr().String()
+		e.t.Cleanup(func() { _ = e.app.ShutdownWithTimeout(time.Second) })
+	}
+	return e.base
 }
 
 func snapshotDiff(a, b map[string]int) string {

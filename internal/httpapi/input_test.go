@@ -45,6 +45,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"bad period in path", "PUT", fmt.Sprintf("/api/v1/admin/canteens/%d/menus/%s/brunch", canteen, civilToday()), "application/json", `{"items":[]}`, 400, "invalid_period", "period"},
 		{"bad clock time", "PUT", fmt.Sprintf("/api/v1/admin/canteens/%d/meal-periods/dinner", canteen), "application/json", `{"serve_start":"25:00","serve_end":"19:00","order_cutoff":"18:00"}`, 400, "", ""},
 		{"window backwards", "PUT", fmt.Sprintf("/api/v1/admin/canteens/%d/meal-periods/dinner", canteen), "application/json", `{"serve_start":"19:00","serve_end":"17:00","order_cutoff":"18:00"}`, 400, "validation_failed", ""},
+		{"missing clock time", "PUT", fmt.Sprintf("/api/v1/admin/canteens/%d/meal-periods/dinner", canteen), "application/json", `{"serve_start":"17:00","serve_end":"19:00"}`, 400, "validation_failed", "order_cutoff"},
 		{"staff short password", "POST", "/api/v1/admin/staff", "application/json", `{"username":"new-user","display_name":"新","password":"short","roles":["kitchen"]}`, 400, "validation_failed", "password"},
 		{"merchant bad phone", "POST", "/api/v1/admin/merchants", "application/json", `{"name":"新商户","contact_phone":"12345"}`, 400, "validation_failed", "contact_phone"},
 		{"unknown route", "GET", "/api/v1/no-such-thing", "", "", 404, "route_not_found", ""},

@@ -39,7 +39,7 @@ func (s *server) publicCanteens(c *fiber.Ctx) error {
 	}
 	out := make([]publicCanteen, 0, len(all))
 	for _, ct := range all {
-		var periods []catalog.MealPeriod
+		periods := []catalog.MealPeriod{}
 		for _, mp := range ct.Periods {
 			if mp.Enabled {
 				periods = append(periods, mp)

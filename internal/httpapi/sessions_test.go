@@ -225,8 +225,8 @@ func TestMerchantPhoneEncryptedAndAudited(t *testing.T) {
 	}
 	var recs struct {
 		Items []struct {
-			Action string          `json:"action"`
-			Entity string          `json:"entity"`
+			Action string `json:"action"`
+			Entity string `json:"entity"`
 			Actor  struct{ Name string }
 			Before json.RawMessage `json:"before"`
 			After  json.RawMessage `json:"after"`
