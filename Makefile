@@ -8,8 +8,8 @@ SHELL := bash
 
 # Runs the rest of the recipe line with DATABASE_URL and REDIS_URL set.
 SERVICES := env_=$$(scripts/services.sh) && eval "$$env_" &&
-STATICCHECK := go run honnef.co/go/tools/cmd/staticcheck@v0.8.2
-GOFILES := find . \( -name .git -o -name .data -o -name bin -o -name node_modules \) -prune -o -name '*.go' -print0
+STATICCHECK := go tool staticcheck
+GOFILES := find . \( -name .git -o -name .data -o -path ./bin -o -path ./tmp -o -name node_modules \) -prune -o -name '*.go' -print0
 
 .PHONY: run test lint vet fmt-check build migrate services services-stop docker
 
@@ -17,8 +17,9 @@ run:
 	$(SERVICES) go run ./cmd/canteen dev
 
 test:
+	scripts/services.sh browser
 	$(SERVICES) go test -race -count=1 ./...
-	$(MAKE) --no-print-directory vet fmt-check
+	$(MAKE) --no-print-directory lint
 
 lint: vet fmt-check
 	$(STATICCHECK) ./...

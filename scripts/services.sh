@@ -4,6 +4,7 @@
 #   eval "$(scripts/services.sh)"   start or reuse them; prints `export DATABASE_URL=...`
 #                                   and `export REDIS_URL=...` (all else goes to stderr)
 #   scripts/services.sh stop        stop the private instances started by this script
+#   scripts/services.sh browser     install Chromium and a CJK font for page tests if missing
 #
 # For each service, in order:
 #   1. DATABASE_URL / REDIS_URL set in the environment: use it as it is;
@@ -69,7 +70,7 @@ pg_bin() {
 		return 0
 	fi
 	local d
-	d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+	d=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 	[ -n "$d" ] && [ -x "$d/pg_ctl" ] && echo "$d"
 	return 0
 }
@@ -82,6 +83,19 @@ as_pg() {
 	else
 		"$@"
 	fi
+}
+
+# detached CMD...: run CMD with stdin from /dev/null and every descriptor above 2 closed,
+# so the server it leaves running holds no pipe of ours or of our caller (a server
+# holding the pipe of `$(scripts/services.sh)` would make that wait for ever).
+detached() {
+	(
+		for fd in "/proc/$BASHPID/fd"/*; do
+			fd=${fd##*/}
+			if [ "$fd" -gt 2 ]; then eval "exec $fd>&-"; fi
+		done
+		"$@"
+	) </dev/null
 }
 
 fallback_dir() { echo "/var/lib/canteen-dev/$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)"; }
@@ -154,7 +168,7 @@ pg_private() {
 		chmod 700 "$sockdir"
 	fi
 	log "starting PostgreSQL on 127.0.0.1:$PG_PORT (log: $logfile)"
-	as_pg "$PG_BIN/pg_ctl" -D "$pgdata" -l "$logfile" \
+	detached as_pg "$PG_BIN/pg_ctl" -D "$pgdata" -l "$logfile" \
 		-o "-p $PG_PORT -k $sockdir -c listen_addresses=127.0.0.1" start -w >/dev/null ||
 		die "PostgreSQL did not start; see $logfile"
 }
@@ -222,11 +236,10 @@ redis_private() {
 	command -v redis-server >/dev/null || apt_install redis-server
 	mkdir -p "$REDIS_DIR"
 	log "starting Redis on 127.0.0.1:$REDIS_PORT (log: $REDIS_DIR/redis.log)"
-	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes --dir "$REDIS_DIR" \
+	detached redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes --dir "$REDIS_DIR" \
 		--save "" --appendonly no --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log"
 	echo "$REDIS_PORT" >"$REDIS_DIR/port"
-	local i
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		listening "$REDIS_PORT" && return 0
 		sleep 0.2
 	done
@@ -234,11 +247,11 @@ redis_private() {
 }
 
 redis_stop() {
-	local pid i
+	local pid
 	pid=$(redis_pid) || return 0
 	log "stopping Redis (pid $pid)"
 	kill "$pid"
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.2
 	done
@@ -251,8 +264,16 @@ if [ "${1:-}" = stop ]; then
 	pg_stop
 	redis_stop
 	exit 0
+elif [ "${1:-}" = browser ]; then
+	# Page tests drive a real headless Chromium; without a CJK font every Chinese
+	# glyph in a screenshot would be an empty box.
+	if ! command -v chromium >/dev/null || ! fc-list :lang=zh 2>/dev/null | grep -q .; then
+		apt_install chromium fonts-noto-cjk fontconfig ||
+			{ [ "${CI:-}" = true ] && die "cannot install chromium and fonts-noto-cjk"; log "page tests will be skipped"; }
+	fi
+	exit 0
 elif [ $# -gt 0 ]; then
-	die "usage: scripts/services.sh [stop]"
+	die "usage: scripts/services.sh [stop|browser]"
 fi
 
 if [ -n "${DATABASE_URL:-}" ]; then

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"slices"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -19,9 +18,8 @@ type access struct {
 }
 
 var (
-	public    = access{public: true}
-	loggedIn  = access{anyone: true}
-	dinerOnly = access{diner: true}
+	public   = access{public: true}
+	loggedIn = access{anyone: true}
 )
 
 func staff(roles ...auth.Role) access { return access{roles: roles} }
@@ -92,5 +90,3 @@ func me(c *fiber.Ctx) auth.Principal {
 	p, _ := principal(c)
 	return p
 }
-
-func has(p auth.Principal, r auth.Role) bool { return slices.Contains(p.Roles, r) }

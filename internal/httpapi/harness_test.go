@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -262,19 +263,26 @@ func testLogOutput() io.Writer {
 	return io.Discard
 }
 
-// doNet sends the request over a real TCP connection: Fiber's in-memory test
-// transport cannot carry a body larger than the limit to the server's error handler.
+// doNet sends the request's headers over a real TCP connection and reads the answer
+// without sending the body: a body over the limit is refused from its Content-Length,
+// and Fiber's in-memory test transport cannot carry it to the server's error handler.
+// (Sending the body too would race the server closing the connection.)
 func (e *env) doNet(method, path, token, contentType, body string) *http.Response {
 	e.t.Helper()
-	req, err := http.NewRequest(method, e.serve()+path, strings.NewReader(body))
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.serve(), "http://"))
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", contentType)
+	e.t.Cleanup(func() { _ = conn.Close() })
+	head := fmt.Sprintf("%s %s HTTP/1.1\r\nHost: test\r\nContent-Type: %s\r\nContent-Length: %d\r\n", method, path, contentType, len(body))
 	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+		head += "Authorization: Bearer " + token + "\r\n"
 	}
-	resp, err := http.DefaultClient.Do(req)
+	if _, err := io.WriteString(conn, head+"\r\n"); err != nil {
+		e.t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", method, path, err)
 	}

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"errors"
-	"log/slog"
 	"net/http"
 
 	"github.com/gofiber/fiber/v2"
@@ -91,9 +90,4 @@ func requestID(c *fiber.Ctx) string {
 		return v
 	}
 	return ""
-}
-
-// logAttrs is a helper for structured logs of a request.
-func logAttrs(c *fiber.Ctx) []any {
-	return []any{slog.String("request_id", requestID(c))}
 }

@@ -34,7 +34,7 @@ func Open(ctx context.Context, dsn string, maxConns int) (*bun.DB, error) {
 	sqldb.SetMaxIdleConns(maxConns)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
 	db := bun.NewDB(sqldb, pgdialect.New())
-	db.AddQueryHook(bundebug.NewQueryHook(bundebug.WithEnabled(false), bundebug.FromEnv("BUNDEBUG")))
+	db = db.WithQueryHook(bundebug.NewQueryHook(bundebug.WithEnabled(false), bundebug.FromEnv("BUNDEBUG")))
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := db.PingContext(pingCtx); err != nil {
