@@ -17,6 +17,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/uptrace/bun"
 
 	"github.com/canteen-oss/canteen/internal/audit"
@@ -29,6 +30,7 @@ import (
 	"github.com/canteen-oss/canteen/internal/community"
 	"github.com/canteen-oss/canteen/internal/communitydb"
 	"github.com/canteen-oss/canteen/internal/httpapi"
+	"github.com/canteen-oss/canteen/internal/jobs"
 	"github.com/canteen-oss/canteen/internal/postgres/pgtest"
 	"github.com/canteen-oss/canteen/internal/ratelimit"
 	"github.com/canteen-oss/canteen/internal/redistest"
@@ -55,7 +57,9 @@ type env struct {
 	authS  *auth.Service
 	tokens map[string]string // by account: "admin", "reviewer", …, "merchant", "diner", "adminB"
 	ids    map[string]int64  // community, communityB, canteen, canteenB, dish, merchant, staff, …
-	base   string            // URL of the real listener, once doNet started it
+	base   string            // URL of the real listener, once serve started it
+
+	migrationsErr error // what the readiness check of the schema answers
 }
 
 func newEnv(t *testing.T, loginLimit int) *env {
@@ -75,14 +79,24 @@ func newEnv(t *testing.T, loginLimit int) *env {
 		auth.Options{StaffTTL: time.Hour, DinerTTL: time.Hour, BcryptCost: 4, AppID: testAppID})
 	comS := community.NewService(communitydb.New(db, secure.DemoKeyring()), secure.NormalizePhone)
 	catS := catalog.NewService(catalogdb.New(db), func() time.Time { return fixedNow })
-	app := httpapi.New(httpapi.Deps{
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewDBStatsCollector(db.DB, "canteen"), jobs.NewQueueCollector(rdb))
+	mon, err := jobs.Monitor(redistest.URL(), "/admin/asynq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, db: db, fake: fake, authS: authS, tokens: map[string]string{}, ids: map[string]int64{}}
+	e.app = httpapi.New(httpapi.Deps{
 		Log:  slog.New(slog.NewJSONHandler(testLogOutput(), nil)),
 		Auth: authS, Community: comS, Catalog: catS, Audit: auditdb.New(db),
-		Metrics: httpapi.NewMetrics(prometheus.NewRegistry()),
-		Now:     func() time.Time { return fixedNow },
-		Ready:   []httpapi.Check{{Name: "postgres", Fn: func(ctx context.Context) error { return db.PingContext(ctx) }}},
+		Metrics:  httpapi.NewMetrics(reg),
+		Asynqmon: mon,
+		Now:      func() time.Time { return fixedNow },
+		Ready: []httpapi.Check{
+			{Name: "postgres", Fn: func(ctx context.Context) error { return db.PingContext(ctx) }},
+			{Name: "migrations", Fn: func(context.Context) error { return e.migrationsErr }},
+		},
 	}, httpapi.Options{BodyLimit: 64 << 10, RequestTimeout: 5 * time.Second})
-	e := &env{t: t, app: app, db: db, fake: fake, authS: authS, tokens: map[string]string{}, ids: map[string]int64{}}
 	e.seed(comS, catS)
 	return e
 }
