@@ -15,22 +15,28 @@ func printConfig(log interface{ Info(string, ...any) }, cfg config.Config, geten
 }
 
 func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := loadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	log := newLogger(stderr, cfg.LogLevel)
-	printConfig(log, cfg, getenv)
-	keys, err := requireKeys(cfg)
-	if err != nil {
-		return err
-	}
-	sys, err := open(ctx, cfg, keys, log)
+	sys, err := boot(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
 	defer sys.close()
 	return serveHTTP(ctx, sys, false, stdout)
+}
+
+// boot is the start of serve and work: config (printed, secrets masked), the data
+// keyring, PostgreSQL, Redis and the services.
+func boot(ctx context.Context, getenv func(string) string, stderr io.Writer) (*system, error) {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return nil, err
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	printConfig(log, cfg, getenv)
+	keys, err := requireKeys(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return open(ctx, cfg, keys, log)
 }
 
 // serveHTTP listens on the configured address until ctx is done, then shuts down

@@ -125,12 +125,7 @@ func (s *server) listClosures(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	today := civil.Today(s.now())
-	from, err := queryDate(c, "from", today)
-	if err != nil {
-		return err
-	}
-	to, err := queryDate(c, "to", from.AddDays(90))
+	from, to, err := s.dateRange(c, 90)
 	if err != nil {
 		return err
 	}
@@ -230,12 +225,7 @@ func (s *server) listMenus(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	today := civil.Today(s.now())
-	from, err := queryDate(c, "from", today)
-	if err != nil {
-		return err
-	}
-	to, err := queryDate(c, "to", from.AddDays(6))
+	from, to, err := s.dateRange(c, 6)
 	if err != nil {
 		return err
 	}
@@ -319,4 +309,15 @@ func (s *server) copyWeek(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(out)
+}
+
+// dateRange reads the optional from and to query dates: from defaults to today
+// (Asia/Shanghai), to to from plus days.
+func (s *server) dateRange(c *fiber.Ctx, days int) (civil.Date, civil.Date, error) {
+	from, err := queryDate(c, "from", civil.Today(s.now()))
+	if err != nil {
+		return civil.Date{}, civil.Date{}, err
+	}
+	to, err := queryDate(c, "to", from.AddDays(days))
+	return from, to, err
 }
