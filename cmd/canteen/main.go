@@ -23,6 +23,7 @@ commands:
   migrate create NAME   write an empty numbered up/down pair into ./migrations
   dev                   migrate, seed the demo community, and run serve + work + a fake WeChat
   config                print the configuration (secrets masked) and exit
+  healthcheck           exit 0 when the local API answers /readyz (for container health checks)
 
 Configuration comes from environment variables; see README.md.
 `
@@ -61,6 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			fmt.Fprintln(stdout, l)
 		}
 		return nil
+	case "healthcheck":
+		return healthcheck(ctx, getenv)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -57,6 +57,9 @@ func TestDevEndToEnd(t *testing.T) {
 	base := "http://" + addr
 	waitReady(t, base+"/readyz", done, &stderr)
 
+	if err := run(ctx, []string{"healthcheck"}, func(k string) string { return env[k] }, io.Discard, io.Discard); err != nil {
+		t.Fatalf("healthcheck against a ready API: %v", err)
+	}
 	if out := stdout.String(); !strings.Contains(out, base+"/docs") || !strings.Contains(out, "demo-admin") {
 		t.Fatalf("banner does not say where to look:\n%s", out)
 	}
@@ -105,6 +108,10 @@ func TestDevEndToEnd(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("dev did not shut down")
+	}
+
+	if err := run(context.Background(), []string{"healthcheck"}, func(k string) string { return env[k] }, io.Discard, io.Discard); err == nil {
+		t.Fatal("healthcheck passed with the API stopped")
 	}
 
 	// Starting again on the same database is idempotent: no second community.
