@@ -47,7 +47,8 @@ type Error struct {
 	Code   string
 	Detail string
 	Fields []FieldError
-	Err    error // the cause, if any; logged, never shown
+	Extra  map[string]any // more for the caller, such as a re-quoted price; shown as is
+	Err    error          // the cause, if any; logged, never shown
 }
 
 func (e *Error) Error() string {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -18,6 +19,28 @@ type Problem struct {
 	Code      string              `json:"code"`
 	Fields    []apperr.FieldError `json:"fields,omitempty"`
 	RequestID string              `json:"request_id,omitempty"`
+	Extra     map[string]any      `json:"-"` // merged into the body, e.g. "quote"
+}
+
+// MarshalJSON writes the problem members and the extension members side by side.
+func (p Problem) MarshalJSON() ([]byte, error) {
+	type plain Problem
+	b, err := json.Marshal(plain(p))
+	if err != nil || len(p.Extra) == 0 {
+		return b, err
+	}
+	m := map[string]any{}
+	for k, v := range p.Extra {
+		m[k] = v
+	}
+	var base map[string]json.RawMessage
+	if err := json.Unmarshal(b, &base); err != nil {
+		return nil, err
+	}
+	for k, v := range base {
+		m[k] = v
+	}
+	return json.Marshal(m)
 }
 
 // statusOf is the one mapping from error kind to HTTP status.
@@ -74,7 +97,7 @@ func (s *server) writeProblem(c *fiber.Ctx, status int, e *apperr.Error) error {
 		code = e.Kind.String()
 	}
 	p := Problem{Type: "/docs/problems#" + code, Title: http.StatusText(status), Status: status,
-		Detail: e.Detail, Code: code, Fields: e.Fields, RequestID: requestID(c)}
+		Detail: e.Detail, Code: code, Fields: e.Fields, RequestID: requestID(c), Extra: e.Extra}
 	if p.Detail == "" {
 		p.Detail = p.Title
 	}
