@@ -1,6 +1,6 @@
 // Package subsidy holds who a diner is for pricing purposes: the group, the age tier and the
 // status flags that public-benefit policies select on, and the ID-card number they are proved
-// with. Everything here is pure; the pricing engine will be built on it.
+// with. Everything here is pure; the pricing engine (engine.go) builds on it.
 package subsidy
 
 import "github.com/canteen-oss/canteen/internal/apperr"
