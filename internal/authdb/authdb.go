@@ -191,7 +191,7 @@ func (s *Store) UpsertDiner(ctx context.Context, communityID int64, appID, openI
 	_, err := s.db.NewInsert().Model(&r).
 		On("CONFLICT (app_id, openid) DO UPDATE").
 		Set("last_login_at = now(), unionid = COALESCE(EXCLUDED.unionid, d.unionid)").
-		Returning("*").Exec(ctx)
+		Returning("id, community_id, app_id, openid, unionid, nickname, created_at, last_login_at").Exec(ctx)
 	if postgres.IsForeignKeyViolation(err, "") {
 		return auth.Diner{}, auth.ErrCommunityAbsent
 	}
