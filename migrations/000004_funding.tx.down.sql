@@ -1,0 +1,12 @@
+DROP TABLE order_holds;
+DROP TABLE order_funding;
+DROP TABLE policy_pledges;
+DROP TABLE policy_versions, policies;
+DROP FUNCTION policy_versions_immutable();
+DROP TABLE ledger_entries;
+DROP FUNCTION ledger_txn_balanced();
+DROP FUNCTION ledger_entries_append_only();
+DROP SEQUENCE ledger_txn_id_seq;
+DROP TABLE pledge_balances;
+DROP TABLE pledges;
+DROP TABLE sponsors;
