@@ -312,3 +312,24 @@ func (f *fixture) dinerSafe(i int) int64 {
 	}
 	return id
 }
+
+func TestAllowances(t *testing.T) {
+	f := newFixture(t)
+	f.menu(50)
+	pl := f.pledge(100_000)
+	p := f.policy(elderPrice(pl, 300, subsidy.Limit{Window: subsidy.PerMonth, Count: 3}))
+	elder, young := f.diner("o-1"), f.diner("o-2")
+	f.elder(elder, "19450310")
+	_, err := f.place(dinerCaller(f, elder), "allow-key-01", f.cart(f.line("长者套餐", 1)))
+	f.check(err)
+	got, err := f.orders.Allowances(f.ctx, dinerCaller(f, elder), 0, today, "lunch")
+	f.check(err)
+	if len(got) != 1 || got[0].PolicyID != p.ID || got[0].WindowKey != "2026-11" || got[0].UsedCount != 1 || got[0].RemainingCount != 2 {
+		t.Fatalf("allowances = %+v", got)
+	}
+	none, err := f.orders.Allowances(f.ctx, dinerCaller(f, young), 0, today, "lunch")
+	f.check(err)
+	if len(none) != 0 {
+		t.Fatalf("a diner the policy does not admit sees %+v", none)
+	}
+}

@@ -574,3 +574,10 @@ func (e *engine) split(ps *policyState, s int64) (alloc []int64, total int64, dr
 	}
 	return alloc, total, dropped
 }
+
+// Includes reports whether w admits diner d on day: one of d's eligibilities matches, or
+// the policy is open to everyone (General).
+func (w Who) Includes(d Diner, day civil.Date) bool {
+	ok, _ := w.match(d, day, "")
+	return ok
+}
