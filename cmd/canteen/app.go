@@ -21,8 +21,14 @@ import (
 	"github.com/canteen-oss/canteen/internal/community"
 	"github.com/canteen-oss/canteen/internal/communitydb"
 	"github.com/canteen-oss/canteen/internal/config"
+	"github.com/canteen-oss/canteen/internal/eligibility"
+	"github.com/canteen-oss/canteen/internal/eligibilitydb"
+	"github.com/canteen-oss/canteen/internal/funding"
+	"github.com/canteen-oss/canteen/internal/fundingdb"
 	"github.com/canteen-oss/canteen/internal/httpapi"
 	"github.com/canteen-oss/canteen/internal/jobs"
+	"github.com/canteen-oss/canteen/internal/order"
+	"github.com/canteen-oss/canteen/internal/orderdb"
 	"github.com/canteen-oss/canteen/internal/postgres"
 	"github.com/canteen-oss/canteen/internal/ratelimit"
 	"github.com/canteen-oss/canteen/internal/secure"
@@ -50,6 +56,9 @@ type system struct {
 	community *community.Service
 	catalog   *catalog.Service
 	audit     *auditdb.Store
+	elig      *eligibility.Service
+	funding   *funding.Service
+	orders    *order.Service
 }
 
 // open connects to PostgreSQL and Redis and builds the services.
@@ -78,7 +87,11 @@ func open(ctx context.Context, cfg config.Config, keys *secure.Keyring, log *slo
 		community: community.NewService(communitydb.New(db, keys), secure.NormalizePhone),
 		catalog:   catalog.NewService(catalogdb.New(db), time.Now),
 		audit:     auditdb.New(db),
+		elig:      eligibility.NewService(eligibilitydb.New(db, keys), time.Now),
+		funding:   funding.NewService(fundingdb.New(db), time.Now),
 	}
+	s.orders = order.NewService(s.catalog, s.elig, s.funding, orderdb.New(db, fundingdb.NewLedger()),
+		order.Options{PayTimeout: cfg.OrderPayTimeout, Now: time.Now})
 	return s, nil
 }
 
@@ -120,7 +133,7 @@ func (s *system) httpApp(demo bool) (*httpapi.Deps, error) {
 }
 
 func (s *system) handlers() jobs.Handlers {
-	return jobs.Handlers{PurgeSessions: s.auth.PurgeSessions}
+	return jobs.Handlers{PurgeSessions: s.auth.PurgeSessions, ExpireOrders: s.orders.ExpireDue}
 }
 
 // requireKeys returns the configured keyring; serve and work refuse to start without one.

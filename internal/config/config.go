@@ -36,6 +36,7 @@ type Config struct {
 	DataKey           string // "keyid:base64(32 bytes)" sealing personal data
 	DataIndexKey      string // base64(32 bytes) keying blind indexes; never rotated
 	DataOldKeys       []string
+	OrderPayTimeout   time.Duration // how long an unpaid order keeps its subsidy, supply and limit slot
 }
 
 // Keyring builds the personal-data keyring from the config. Without keys it returns
@@ -152,6 +153,8 @@ var Vars = []Var{
 		set: str(func(c *Config) *string { return &c.WeChatAppID })},
 	{Name: "CANTEEN_WECHAT_SECRET", Default: "", Secret: true, Help: "mini-program app secret",
 		set: str(func(c *Config) *string { return &c.WeChatSecret })},
+	{Name: "CANTEEN_ORDER_PAY_TIMEOUT", Default: "15m", Help: "how long an unpaid order keeps its subsidy, supply and limit slot before it expires",
+		set: dur(func(c *Config) *time.Duration { return &c.OrderPayTimeout })},
 	{Name: "CANTEEN_DATA_KEY", Default: "", Secret: true,
 		Help: "key sealing ID-card and phone numbers: keyid:base64(32 bytes); required by serve and work",
 		set:  str(func(c *Config) *string { return &c.DataKey })},

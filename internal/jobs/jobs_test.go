@@ -91,7 +91,10 @@ func TestWorkerRunsTaskAndSchedulerEnqueues(t *testing.T) {
 	rdb := redistest.New(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var purged atomic.Int32
-	h := Handlers{PurgeSessions: func(context.Context) (int64, error) { purged.Add(1); return 3, nil }}
+	h := Handlers{
+		PurgeSessions: func(context.Context) (int64, error) { purged.Add(1); return 3, nil },
+		ExpireOrders:  func(context.Context, int) (int, error) { return 0, nil },
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -137,5 +140,27 @@ func TestWorkerRunsTaskAndSchedulerEnqueues(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("worker did not shut down")
+	}
+}
+
+func TestExpireOrdersRunsInBatches(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	left := 450
+	calls := 0
+	h := Handlers{ExpireOrders: func(_ context.Context, limit int) (int, error) {
+		calls++
+		n := min(left, limit)
+		left -= n
+		return n, nil
+	}}
+	if err := h.Mux(log).ProcessTask(context.Background(), asynq.NewTask(TypeExpireOrders, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 || calls != 3 {
+		t.Fatalf("left %d after %d calls; want 0 after 3 (200+200+50)", left, calls)
+	}
+	h.ExpireOrders = func(context.Context, int) (int, error) { return 0, errors.New("db down") }
+	if err := h.Mux(log).ProcessTask(context.Background(), asynq.NewTask(TypeExpireOrders, nil)); err == nil || errors.Is(err, asynq.SkipRetry) {
+		t.Fatalf("a database failure must be retried: %v", err)
 	}
 }

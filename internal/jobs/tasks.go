@@ -27,6 +27,9 @@ var Queues = map[string]int{QueueCritical: 6, QueueDefault: 3, QueueLow: 1}
 const (
 	// TypePurgeSessions deletes sessions that expired or were revoked over a day ago.
 	TypePurgeSessions = "auth:purge_sessions"
+	// TypeExpireOrders expires unpaid orders past their payment deadline, giving back their
+	// subsidy holds, supply and limit slots.
+	TypeExpireOrders = "order:expire_unpaid"
 )
 
 // Periodic is one scheduled task: cron spec in Asia/Shanghai.
@@ -39,11 +42,13 @@ type Periodic struct {
 // Schedule lists every periodic task.
 var Schedule = []Periodic{
 	{Cron: "17 * * * *", Type: TypePurgeSessions, Queue: QueueLow},
+	{Cron: "* * * * *", Type: TypeExpireOrders, Queue: QueueCritical},
 }
 
 // Handlers are the functions behind the task types.
 type Handlers struct {
 	PurgeSessions func(ctx context.Context) (int64, error)
+	ExpireOrders  func(ctx context.Context, limit int) (int, error)
 }
 
 // Mux returns the asynq handler table. Every handler's error is classified by retryable.
@@ -69,6 +74,23 @@ func (h Handlers) Mux(log *slog.Logger) *asynq.ServeMux {
 			return fmt.Errorf("purge sessions: %w", err)
 		}
 		log.InfoContext(ctx, "sessions purged", "count", n)
+		return nil
+	})
+	mux.HandleFunc(TypeExpireOrders, func(ctx context.Context, _ *asynq.Task) error {
+		total := 0
+		for { // in batches, until none is left or the task's time runs out
+			n, err := h.ExpireOrders(ctx, 200)
+			total += n
+			if err != nil {
+				return fmt.Errorf("expire orders: %w", err)
+			}
+			if n < 200 {
+				break
+			}
+		}
+		if total > 0 {
+			log.InfoContext(ctx, "unpaid orders expired", "count", total)
+		}
 		return nil
 	})
 	return mux
