@@ -36,8 +36,9 @@ func dev(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		keys = secure.DemoKeyring()
 	}
 	fakeURL := ""
+	var fake *wechatfake.Server
 	if cfg.WeChatAppID == "" {
-		fake := wechatfake.New(demoAppID, demoSecret)
+		fake = wechatfake.New(demoAppID, demoSecret)
 		ln, err := net.Listen("tcp", cfg.DevHTTPAddrFake)
 		if err != nil {
 			return fmt.Errorf("fake WeChat: listen on CANTEEN_DEV_WECHAT_ADDR %s: %w", cfg.DevHTTPAddrFake, err)
@@ -70,7 +71,16 @@ func dev(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		return err
 	}
 	log.Info("migrations applied", "count", len(applied))
-	seeded, err := demo.Seed(ctx, demo.Services{Community: sys.community, Auth: sys.auth, Catalog: sys.catalog}, time.Now())
+	services := demo.Services{Community: sys.community, Auth: sys.auth, Catalog: sys.catalog,
+		Eligibility: sys.elig, Funding: sys.funding}
+	if fake != nil {
+		// The demo elder logs in through the fake WeChat like any diner.
+		services.NewDiner = func(ctx context.Context, communityID int64, openID string) (int64, error) {
+			sess, err := sys.auth.DinerLogin(ctx, communityID, fake.IssueCode(openID))
+			return sess.Principal.ID, err
+		}
+	}
+	seeded, err := demo.Seed(ctx, services, time.Now())
 	if err != nil {
 		return err
 	}
@@ -99,6 +109,7 @@ func banner(w io.Writer, base, fakeURL string, r demo.Result) {
 	fmt.Fprintf(&b, "  Task queues     %s/admin/asynq   (log in as demo-admin)\n", base)
 	if fakeURL != "" {
 		fmt.Fprintf(&b, "  Fake WeChat     %s   (demo only: POST /fake/login-code {\"openid\":\"...\"} gives a wx.login code)\n", fakeURL)
+		fmt.Fprintf(&b, "  Demo elder      openid %q: an approved 82-year-old who sees the 3元 set meal\n", demo.ElderOpenID)
 	}
 	fmt.Fprintf(&b, "\n  Staff logins (password %q), POST %s/api/v1/auth/staff/login:\n", demo.Password, base)
 	for _, l := range demo.Logins {

@@ -16,6 +16,8 @@ import (
 	"github.com/canteen-oss/canteen/internal/catalog"
 	"github.com/canteen-oss/canteen/internal/civil"
 	"github.com/canteen-oss/canteen/internal/community"
+	"github.com/canteen-oss/canteen/internal/eligibility"
+	"github.com/canteen-oss/canteen/internal/funding"
 )
 
 // Code is the demo community's code.
@@ -41,11 +43,15 @@ var Logins = []Login{
 	{"demo-merchant", auth.Merchant, "爱心商户 partner merchant"},
 }
 
-// Services are what Seed uses; it goes through the same rules as the API.
+// Services are what Seed uses; it goes through the same rules as the API. NewDiner,
+// when set, makes a WeChat diner for an openid (the demo elder).
 type Services struct {
-	Community *community.Service
-	Auth      *auth.Service
-	Catalog   *catalog.Service
+	Community   *community.Service
+	Auth        *auth.Service
+	Catalog     *catalog.Service
+	Eligibility *eligibility.Service
+	Funding     *funding.Service
+	NewDiner    func(ctx context.Context, communityID int64, openID string) (int64, error)
 }
 
 // Result says what the demo community is.
@@ -70,7 +76,7 @@ func Seed(ctx context.Context, s Services, now time.Time) (Result, error) {
 		}
 		res.CanteenID = canteens[0].ID
 	case apperr.KindOf(err) == apperr.NotFound:
-		if res, err = create(ctx, s); err != nil {
+		if res, err = create(ctx, s, civil.Today(now)); err != nil {
 			return res, err
 		}
 		res.Created = true
@@ -84,7 +90,7 @@ func Seed(ctx context.Context, s Services, now time.Time) (Result, error) {
 
 func ptr[T any](v T) *T { return &v }
 
-func create(ctx context.Context, s Services) (Result, error) {
+func create(ctx context.Context, s Services, today civil.Date) (Result, error) {
 	c, err := s.Community.CreateCommunity(ctx, audit.SystemActor, community.Community{
 		Code: Code, Name: "幸福里社区（演示）", City: "广州市", District: "越秀区"})
 	if err != nil {
@@ -97,13 +103,18 @@ func create(ctx context.Context, s Services) (Result, error) {
 		return Result{}, fmt.Errorf("demo: merchant: %w", err)
 	}
 	boss := auth.Principal{Kind: auth.StaffKind, CommunityID: c.ID, Name: "system", Roles: []auth.Role{auth.Admin}}
+	var reviewerID int64
 	for _, l := range Logins {
 		in := auth.StaffInput{Username: l.Username, DisplayName: l.Note, Password: Password, Roles: []auth.Role{l.Role}}
 		if l.Role == auth.Merchant {
 			in.MerchantID = &m.ID
 		}
-		if _, err := s.Auth.CreateStaff(ctx, boss, in); err != nil {
+		st, err := s.Auth.CreateStaff(ctx, boss, in)
+		if err != nil {
 			return Result{}, fmt.Errorf("demo: staff %s: %w", l.Username, err)
+		}
+		if l.Role == auth.Reviewer {
+			reviewerID = st.ID
 		}
 	}
 	sc := catalog.Scope{CommunityID: c.ID, Actor: audit.SystemActor}
@@ -140,6 +151,11 @@ func create(ctx context.Context, s Services) (Result, error) {
 			{DishID: byName["冬瓜排骨汤"], Quantity: 1}, {DishID: byName["米饭"], Quantity: 1}}}
 	if _, err := s.Catalog.CreateDish(ctx, sc, set); err != nil {
 		return Result{}, fmt.Errorf("demo: set meal: %w", err)
+	}
+	if s.Funding != nil {
+		if err := seedSubsidy(ctx, s, c.ID, m.ID, reviewerID, today); err != nil {
+			return Result{}, err
+		}
 	}
 	return Result{CommunityID: c.ID, CanteenID: ct.ID}, nil
 }
