@@ -31,7 +31,7 @@ var (
 )
 
 type fixture struct {
-	t        *testing.T
+	t        testing.TB
 	ctx      context.Context
 	db       *bun.DB
 	now      time.Time
@@ -47,7 +47,7 @@ type fixture struct {
 	sponsor  int64
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	db, _ := pgtest.New(t)
 	f := &fixture{t: t, ctx: context.Background(), db: db, now: now, dishes: map[string]int64{}, ledger: fundingdb.NewLedger()}
