@@ -47,23 +47,27 @@ type LineRequest struct {
 
 // Cart is what a diner wants from one menu: a canteen, an Asia/Shanghai day and a meal period.
 // ForDinerID, when set, asks for another diner's price: an elder a family member is bound to,
-// or a diner a counter clerk serves.
+// or a diner a counter clerk serves. Kind defaults to dine-in; a delivery cart gets the
+// menu's delivery fee line (category DeliveryCategory), which policies may subsidise.
 type Cart struct {
-	CanteenID  int64          `json:"canteen_id"`
-	Day        civil.Date     `json:"day"`
-	Period     catalog.Period `json:"period"`
-	Lines      []LineRequest  `json:"lines"`
-	ForDinerID int64          `json:"for_diner_id,omitempty"`
+	CanteenID       int64          `json:"canteen_id"`
+	Day             civil.Date     `json:"day"`
+	Period          catalog.Period `json:"period"`
+	Kind            Kind           `json:"kind"`
+	DeliveryAddress string         `json:"delivery_address,omitempty"`
+	Lines           []LineRequest  `json:"lines"`
+	ForDinerID      int64          `json:"for_diner_id,omitempty"`
 }
+
+// DeliveryCategory is the dish category of a menu's delivery fee (送餐费).
+const DeliveryCategory = "送餐"
 
 // PlaceRequest is a cart to order. ExpectPayFen, when set, is the price the diner accepted
 // in a quote: if placing would charge anything else the order is refused with the new quote.
 type PlaceRequest struct {
 	Cart
-	Kind            Kind    `json:"kind"`
-	DeliveryAddress string  `json:"delivery_address"`
-	Payment         Payment `json:"payment"`
-	ExpectPayFen    *int64  `json:"expect_pay_fen,omitempty"`
+	Payment      Payment `json:"payment"`
+	ExpectPayFen *int64  `json:"expect_pay_fen,omitempty"`
 }
 
 // Caller is who quotes or places: a diner for themself (or a bound elder), or staff at the counter.
@@ -138,6 +142,10 @@ type Order struct {
 	CancelReason    string         `json:"cancel_reason,omitempty"`
 	CreatedAt       time.Time      `json:"created_at"`
 	Lines           []Line         `json:"lines"`
+
+	// Replayed is set by Place when it returns the order an earlier call with the same
+	// idempotency key and request placed, instead of placing a new one.
+	Replayed bool `json:"-"`
 }
 
 // Line is one line of a placed order with its subsidy parts.
@@ -166,4 +174,5 @@ var (
 	ErrCanteenClosed    = apperr.New(apperr.FailedPrecondition, "canteen_closed", "食堂当天不营业 / the canteen does not serve this meal that day")
 	ErrTooFarAhead      = apperr.New(apperr.FailedPrecondition, "too_far_ahead", "还不能预订这一天 / this day cannot be ordered yet")
 	ErrNotYours         = apperr.New(apperr.Forbidden, "not_your_order", "不能为这位就餐人下单 / you may not order for this diner")
+	ErrNoDelivery       = apperr.New(apperr.FailedPrecondition, "delivery_not_offered", "这一餐不提供送餐 / this meal is not delivered")
 )

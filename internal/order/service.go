@@ -121,6 +121,11 @@ func checkCart(f *apperr.Fields, c Cart) {
 		f.Check(utf8.RuneCountInString(l.Note) <= MaxNote, p+".note", fmt.Sprintf("at most %d characters", MaxNote))
 	}
 	f.Check(c.ForDinerID >= 0, "for_diner_id", "must be a positive id")
+	switch c.Kind {
+	case "", DineIn, Takeaway, Delivery:
+	default:
+		f.Add("kind", "dine_in, takeaway or delivery")
+	}
 }
 
 // dinerFor works out whose price the cart gets. Errors: Forbidden.
@@ -186,6 +191,15 @@ func (s *Service) price(ctx context.Context, communityID, dinerID int64, c Cart,
 	}
 	if err := f.Err(); err != nil {
 		return Quote{}, err
+	}
+	if c.Kind == Delivery && !slices.ContainsFunc(in.Lines, func(l subsidy.Line) bool { return l.Category == DeliveryCategory }) {
+		i := slices.IndexFunc(menu.Items, func(it catalog.MenuItem) bool { return it.Category == DeliveryCategory })
+		if i < 0 {
+			return Quote{}, ErrNoDelivery
+		}
+		fee := menu.Items[i]
+		in.Lines = append(in.Lines, subsidy.Line{DishID: fee.DishID, Category: fee.Category, UnitFen: fee.PriceFen, Qty: 1})
+		c.Lines = append(slices.Clone(c.Lines), LineRequest{DishID: fee.DishID, Qty: 1})
 	}
 	var reasons []Reason
 	if dinerID > 0 {
@@ -322,14 +336,14 @@ func (s *Service) Place(ctx context.Context, by Caller, key string, r PlaceReque
 	checkCart(&f, r.Cart)
 	key = strings.TrimSpace(key)
 	f.Check(len(key) >= 8 && len(key) <= 128, "Idempotency-Key", "a header of 8 to 128 characters is required")
-	switch r.Kind {
-	case DineIn, Takeaway:
-		f.Check(strings.TrimSpace(r.DeliveryAddress) == "", "delivery_address", "only for delivery orders")
-	case Delivery:
+	if r.Kind == "" {
+		r.Kind = DineIn
+	}
+	if r.Kind == Delivery {
 		n := utf8.RuneCountInString(strings.TrimSpace(r.DeliveryAddress))
 		f.Check(n >= 4 && n <= MaxAddress, "delivery_address", fmt.Sprintf("4 to %d characters", MaxAddress))
-	default:
-		f.Add("kind", "dine_in, takeaway or delivery")
+	} else {
+		f.Check(strings.TrimSpace(r.DeliveryAddress) == "", "delivery_address", "only for delivery orders")
 	}
 	if r.Payment == "" {
 		r.Payment = WeChat
@@ -380,6 +394,7 @@ func (s *Service) replay(prev Order, prevHash, hash []byte) (Order, error) {
 	if string(prevHash) != string(hash) {
 		return Order{}, ErrIdempotencyReuse
 	}
+	prev.Replayed = true
 	return prev, nil
 }
 

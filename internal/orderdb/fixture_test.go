@@ -173,7 +173,7 @@ func (f *fixture) line(name string, qty int) order.LineRequest {
 }
 
 func (f *fixture) place(by order.Caller, key string, c order.Cart) (order.Order, error) {
-	return f.orders.Place(f.ctx, by, key, order.PlaceRequest{Cart: c, Kind: order.DineIn})
+	return f.orders.Place(f.ctx, by, key, order.PlaceRequest{Cart: c})
 }
 
 // count runs a counting query.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/canteen-oss/canteen/internal/apperr"
+	"github.com/canteen-oss/canteen/internal/catalog"
 	"github.com/canteen-oss/canteen/internal/funding"
 	"github.com/canteen-oss/canteen/internal/order"
 	"github.com/canteen-oss/canteen/internal/subsidy"
@@ -331,5 +332,47 @@ func TestAllowances(t *testing.T) {
 	f.check(err)
 	if len(none) != 0 {
 		t.Fatalf("a diner the policy does not admit sees %+v", none)
+	}
+}
+
+func TestDeliveryFeeIsALineAPolicyCanSubsidise(t *testing.T) {
+	f := newFixture(t)
+	f.menu(50)
+	elder := f.diner("o-1")
+	f.elder(elder, "19450310")
+	by := dinerCaller(f, elder)
+	c := f.cart(f.line("米饭", 1))
+	c.Kind = order.Delivery
+	if _, err := f.orders.Quote(f.ctx, by, c); !errors.Is(err, order.ErrNoDelivery) {
+		t.Fatalf("a menu without a delivery fee: %v", err)
+	}
+	fee, err := f.cat.CreateDish(f.ctx, f.catScope(), catalog.DishInput{Name: "送餐费", Category: order.DeliveryCategory, PriceFen: 300})
+	f.check(err)
+	menu, err := f.cat.GetMenu(f.ctx, f.cid, f.canteen, today, catalog.Lunch)
+	f.check(err)
+	var items []catalog.MenuItemInput
+	for _, it := range menu.Items {
+		items = append(items, catalog.MenuItemInput{DishID: it.DishID, Supply: it.Supply})
+	}
+	_, err = f.cat.PutMenu(f.ctx, f.catScope(), f.canteen, today, catalog.Lunch, append(items, catalog.MenuItemInput{DishID: fee.ID, Supply: 100}))
+	f.check(err)
+	pl := f.pledge(100_000)
+	f.policy(subsidy.Policy{Name: "长者送餐补贴", Priority: 5, Who: subsidy.Who{Groups: []subsidy.Group{subsidy.Elderly}},
+		What:    subsidy.What{Categories: []string{order.DeliveryCategory}},
+		Benefit: subsidy.Benefit{Kind: subsidy.FixedPrice, PriceFen: 0},
+		Funding: subsidy.Funding{Mode: subsidy.FundingFixed, Parts: []subsidy.FundingPart{{PledgeID: pl, Label: "送餐补贴"}}}})
+	q, err := f.orders.Quote(f.ctx, by, c)
+	f.check(err)
+	if len(q.Lines) != 2 || q.Lines[1].Name != "送餐费" || q.Lines[1].SubsidyFen != 300 || q.PayFen != 100 {
+		t.Fatalf("delivery quote = %+v", q)
+	}
+	if _, err := f.orders.Place(f.ctx, by, "delivery-0001", order.PlaceRequest{Cart: c}); apperr.KindOf(err) != apperr.Invalid {
+		t.Fatalf("delivery without an address: %v", err)
+	}
+	c.DeliveryAddress = "幸福里 3 栋 402"
+	o, err := f.orders.Place(f.ctx, by, "delivery-0002", order.PlaceRequest{Cart: c})
+	f.check(err)
+	if o.Kind != order.Delivery || len(o.Lines) != 2 || o.DeliveryAddress != "幸福里 3 栋 402" {
+		t.Fatalf("order = %+v", o)
 	}
 }
