@@ -129,6 +129,7 @@ func (s *system) httpApp(demo bool) (*httpapi.Deps, error) {
 		return nil, err
 	}
 	return &httpapi.Deps{Log: s.log, Auth: s.auth, Community: s.community, Catalog: s.catalog, Audit: s.audit,
+		Eligibility: s.elig, Funding: s.funding, Orders: s.orders,
 		Ready: s.readiness(), Metrics: httpapi.NewMetrics(s.reg), Asynqmon: mon, Demo: demo}, nil
 }
 

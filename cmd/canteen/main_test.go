@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/canteen-oss/canteen/internal/civil"
 	"github.com/canteen-oss/canteen/internal/postgres/pgtest"
 	"github.com/canteen-oss/canteen/internal/redistest"
 )
@@ -98,6 +99,49 @@ func TestDevEndToEnd(t *testing.T) {
 	postJSON(t, base+"/api/v1/auth/diner/login", fmt.Sprintf(`{"community_id":%d,"code":%q}`, cid, code.Code), &sess)
 	if sess.Token == "" {
 		t.Fatal("no diner token")
+	}
+
+	// The demo elder (82) sees the 3元 set meal for tomorrow's lunch, and orders it.
+	postJSON(t, "http://"+fakeAddr+"/fake/login-code", `{"openid":"demo-elder"}`, &code)
+	var elder struct{ Token string }
+	postJSON(t, base+"/api/v1/auth/diner/login", fmt.Sprintf(`{"community_id":%d,"code":%q}`, cid, code.Code), &elder)
+	var setMeal int64
+	tomorrow := civil.Today(time.Now()).AddDays(1).String()
+	var all struct {
+		Items []struct {
+			Day    string
+			Period string
+			Items  []struct {
+				DishID int64 `json:"dish_id"`
+				Name   string
+			}
+		}
+	}
+	getJSON(t, fmt.Sprintf("%s/api/v1/communities/%d/canteens/%d/menus", base, cid, canteens.Items[0].ID), &all)
+	for _, m := range all.Items {
+		for _, it := range m.Items {
+			if m.Day == tomorrow && m.Period == "lunch" && it.Name == "长者营养套餐" {
+				setMeal = it.DishID
+			}
+		}
+	}
+	cart := fmt.Sprintf(`{"canteen_id":%d,"day":%q,"period":"lunch","lines":[{"dish_id":%d,"qty":1}]}`, canteens.Items[0].ID, tomorrow, setMeal)
+	var quote struct {
+		StandardFen int64 `json:"standard_fen"`
+		PayFen      int64 `json:"pay_fen"`
+	}
+	doJSON(t, "POST", base+"/api/v1/quotes", elder.Token, "", cart, 200, &quote)
+	if quote.StandardFen != 1200 || quote.PayFen != 300 {
+		t.Fatalf("the demo elder's quote: %+v, want 1200 standard and 300 to pay", quote)
+	}
+	var placed struct {
+		ID     int64
+		Status string
+		PayFen int64 `json:"pay_fen"`
+	}
+	doJSON(t, "POST", base+"/api/v1/orders", elder.Token, "demo-order-0001", cart, 201, &placed)
+	if placed.Status != "pending" || placed.PayFen != 300 {
+		t.Fatalf("demo order: %+v", placed)
 	}
 
 	cancel()
@@ -229,5 +273,30 @@ func TestMigrateStatusUpDown(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"migrate", "sideways"}, getenv, &out, io.Discard); err == nil {
 		t.Fatal("unknown subcommand accepted")
+	}
+}
+
+func doJSON(t *testing.T, method, url, token, idemKey, body string, status int, out any) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	if idemKey != "" {
+		req.Header.Set("Idempotency-Key", idemKey)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != status {
+		t.Fatalf("%s %s: %d %s", method, url, resp.StatusCode, b)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		t.Fatal(err)
 	}
 }

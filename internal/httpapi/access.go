@@ -24,6 +24,12 @@ var (
 
 func staff(roles ...auth.Role) access { return access{roles: roles} }
 
+// dinerOr lets in a logged-in diner and staff holding one of roles.
+func dinerOr(roles ...auth.Role) access { return access{diner: true, roles: roles} }
+
+// dinerOnly lets in a logged-in diner only.
+var dinerOnly = access{diner: true}
+
 // allStaff is every staff role except the merchant users, who only see their own merchant.
 var allStaff = []auth.Role{auth.Admin, auth.Reviewer, auth.Kitchen, auth.Counter, auth.Finance}
 

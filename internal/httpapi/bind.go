@@ -126,3 +126,46 @@ func queryDate(c *fiber.Ctx, name string, def civil.Date) (civil.Date, error) {
 	}
 	return d, nil
 }
+
+// bindOptional is bind for a body that may be left out: an empty body leaves dst alone.
+func bindOptional(c *fiber.Ctx, dst any) error {
+	if len(bytes.TrimSpace(c.Body())) == 0 {
+		return nil
+	}
+	return bind(c, dst)
+}
+
+// queryInt returns the optional integer query parameter name within min..max, or def.
+func queryInt(c *fiber.Ctx, name string, def, min, max int64) (int64, error) {
+	raw := c.Query(name)
+	if raw == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || n < min || n > max {
+		reason := fmt.Sprintf("must be an integer from %d to %d", min, max)
+		return 0, &apperr.Error{Kind: apperr.Invalid, Code: "invalid_query",
+			Detail: fmt.Sprintf("查询参数无效 / %s %s", name, reason),
+			Fields: []apperr.FieldError{{Field: name, Reason: reason}}}
+	}
+	return n, nil
+}
+
+// renameField returns err with the field a service calls from named to, as the caller
+// sent it (a query parameter named differently from the service's argument).
+func renameField(err error, from, to string) error {
+	ae, ok := apperr.As(err)
+	if !ok || len(ae.Fields) == 0 {
+		return err
+	}
+	out := *ae
+	out.Fields = make([]apperr.FieldError, len(ae.Fields))
+	for i, f := range ae.Fields {
+		if f.Field == from {
+			f.Field = to
+		}
+		out.Fields[i] = f
+	}
+	out.Detail = strings.ReplaceAll(out.Detail, from, to)
+	return &out
+}

@@ -29,12 +29,19 @@ import (
 	"github.com/canteen-oss/canteen/internal/civil"
 	"github.com/canteen-oss/canteen/internal/community"
 	"github.com/canteen-oss/canteen/internal/communitydb"
+	"github.com/canteen-oss/canteen/internal/eligibility"
+	"github.com/canteen-oss/canteen/internal/eligibilitydb"
+	"github.com/canteen-oss/canteen/internal/funding"
+	"github.com/canteen-oss/canteen/internal/fundingdb"
 	"github.com/canteen-oss/canteen/internal/httpapi"
 	"github.com/canteen-oss/canteen/internal/jobs"
+	"github.com/canteen-oss/canteen/internal/order"
+	"github.com/canteen-oss/canteen/internal/orderdb"
 	"github.com/canteen-oss/canteen/internal/postgres/pgtest"
 	"github.com/canteen-oss/canteen/internal/ratelimit"
 	"github.com/canteen-oss/canteen/internal/redistest"
 	"github.com/canteen-oss/canteen/internal/secure"
+	"github.com/canteen-oss/canteen/internal/subsidy"
 	"github.com/canteen-oss/canteen/internal/wechat"
 	"github.com/canteen-oss/canteen/internal/wechat/wechatfake"
 )
@@ -48,16 +55,23 @@ const (
 // fixedNow is the clock of the API under test: a Wednesday lunchtime in Shanghai.
 var fixedNow = time.Date(2026, 11, 25, 11, 30, 0, 0, time.FixedZone("CST", 8*3600))
 
-// env is a running API over real PostgreSQL and Redis, with two communities.
+// env is a running API over real PostgreSQL and Redis, with two communities. Community
+// A has a sponsor, a pledge, three price policies (elders, 特困 elders, workers) and an
+// approved elder (flag tekun) who logs in as "elder".
 type env struct {
 	t      *testing.T
 	app    *fiber.App
 	db     *bun.DB
 	fake   *wechatfake.Server
 	authS  *auth.Service
-	tokens map[string]string // by account: "admin", "reviewer", …, "merchant", "diner", "adminB"
+	catS   *catalog.Service
+	eligS  *eligibility.Service
+	fundS  *funding.Service
+	tokens map[string]string // by account: "admin", "reviewer", …, "merchant", "diner", "elder", "adminB"
 	ids    map[string]int64  // community, communityB, canteen, canteenB, dish, merchant, staff, …
 	base   string            // URL of the real listener, once serve started it
+
+	elderIDNumber string // the clear ID-card number of the seeded elder
 
 	migrationsErr error // what the readiness check of the schema answers
 }
@@ -77,18 +91,24 @@ func newEnv(t *testing.T, loginLimit int) *env {
 	prefix := fmt.Sprintf("test:login:%d:", time.Now().UnixNano())
 	authS := auth.NewService(authdb.New(db), ratelimit.New(rdb, prefix, loginLimit, time.Minute), login,
 		auth.Options{StaffTTL: time.Hour, DinerTTL: time.Hour, BcryptCost: 4, AppID: testAppID})
+	clock := func() time.Time { return fixedNow }
 	comS := community.NewService(communitydb.New(db, secure.DemoKeyring()), secure.NormalizePhone)
-	catS := catalog.NewService(catalogdb.New(db), func() time.Time { return fixedNow })
+	catS := catalog.NewService(catalogdb.New(db), clock)
+	eligS := eligibility.NewService(eligibilitydb.New(db, secure.DemoKeyring()), clock)
+	fundS := funding.NewService(fundingdb.New(db), clock)
+	ordS := order.NewService(catS, eligS, fundS, orderdb.New(db, fundingdb.NewLedger()), order.Options{Now: clock, PayTimeout: 15 * time.Minute})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewDBStatsCollector(db.DB, "canteen"), jobs.NewQueueCollector(rdb))
 	mon, err := jobs.Monitor(redistest.URL(), "/admin/asynq")
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, db: db, fake: fake, authS: authS, tokens: map[string]string{}, ids: map[string]int64{}}
+	e := &env{t: t, db: db, fake: fake, authS: authS, catS: catS, eligS: eligS, fundS: fundS,
+		tokens: map[string]string{}, ids: map[string]int64{}}
 	e.app = httpapi.New(httpapi.Deps{
 		Log:  slog.New(slog.NewJSONHandler(testLogOutput(), nil)),
 		Auth: authS, Community: comS, Catalog: catS, Audit: auditdb.New(db),
+		Eligibility: eligS, Funding: fundS, Orders: ordS,
 		Metrics:  httpapi.NewMetrics(reg),
 		Asynqmon: mon,
 		Now:      func() time.Time { return fixedNow },
@@ -98,6 +118,7 @@ func newEnv(t *testing.T, loginLimit int) *env {
 		},
 	}, httpapi.Options{BodyLimit: 64 << 10, RequestTimeout: 5 * time.Second})
 	e.seed(comS, catS)
+	e.seedFunding()
 	return e
 }
 
@@ -164,16 +185,110 @@ func (e *env) seed(comS *community.Service, catS *catalog.Service) {
 			t.Fatal(err)
 		}
 	}
-	e.tokens["diner"] = e.dinerToken("openid-diner-1")
+	e.tokens["diner"], e.ids["dinerID"] = e.dinerLogin("openid-diner-1")
+}
+
+// Prices of the seeded policies, for 红烧肉 (1200 fen) at the seeded canteen's lunch.
+const (
+	elderPriceFen = 800 // 长者公益价: any approved elder, 20 subsidised meals a month
+	tekunPriceFen = 300 // 特困长者餐: elders flagged tekun
+	elderMonthly  = 20
+)
+
+// seedFunding gives community A a sponsor, a pledge, the elder, 特困 and worker policies,
+// and an approved elder flagged tekun.
+func (e *env) seedFunding() {
+	t, ctx := e.t, context.Background()
+	fs := funding.Scope{CommunityID: e.ids["community"], Actor: audit.SystemActor}
+	sp, err := e.fundS.CreateSponsor(ctx, fs, funding.SponsorInput{Kind: funding.SponsorCharity, Name: "幸福公益基金"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ids["sponsor"] = sp.ID
+	pl, err := e.fundS.CreatePledge(ctx, fs, funding.PledgeInput{SponsorID: sp.ID, Name: "长者助餐 2026 冬", Kind: funding.Range,
+		AmountFen: 100_000, From: civilToday().AddDays(-1), To: civilToday().AddDays(30)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ids["pledge"] = pl.ID
+	elder, err := e.fundS.CreatePolicy(ctx, fs, subsidy.Policy{Name: "长者公益价", Priority: 10,
+		Who:     subsidy.Who{Groups: []subsidy.Group{subsidy.Elderly}},
+		Benefit: subsidy.Benefit{Kind: subsidy.FixedPrice, PriceFen: elderPriceFen},
+		Limits:  []subsidy.Limit{{Window: subsidy.PerMonth, Count: elderMonthly}},
+		Funding: subsidy.Funding{Mode: subsidy.FundingFixed, Parts: []subsidy.FundingPart{{PledgeID: pl.ID, Label: "幸福公益基金"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ids["policy"] = elder.Policy.ID
+	tekun, err := e.fundS.CreatePolicy(ctx, fs, subsidy.Policy{Name: "特困长者餐", Priority: 20,
+		Who:     subsidy.Who{Groups: []subsidy.Group{subsidy.Elderly}, Flags: []subsidy.StatusFlag{subsidy.Tekun}},
+		Benefit: subsidy.Benefit{Kind: subsidy.FixedPrice, PriceFen: tekunPriceFen},
+		Funding: subsidy.Funding{Mode: subsidy.FundingFixed, Parts: []subsidy.FundingPart{{PledgeID: pl.ID, Label: "特困补贴"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ids["policyTekun"] = tekun.Policy.ID
+	worker, err := e.fundS.CreatePolicy(ctx, fs, subsidy.Policy{Name: "骑手午餐", Priority: 5,
+		Who:     subsidy.Who{Groups: []subsidy.Group{subsidy.Worker}},
+		Benefit: subsidy.Benefit{Kind: subsidy.AmountOff, AmountFen: 200},
+		Funding: subsidy.Funding{Mode: subsidy.FundingFixed, Parts: []subsidy.FundingPart{{PledgeID: pl.ID, Label: "骑手补贴"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ids["policyWorker"] = worker.Policy.ID
+
+	var elderID int64
+	e.tokens["elder"], elderID = e.dinerLogin("openid-elder-1")
+	e.ids["elderDiner"] = elderID
+	e.elderIDNumber = idNumber("440104", "19450312", "028")
+	el := e.elderOf(e.eligS, elderID, "张阿婆", e.elderIDNumber, civilToday(), civilToday().AddDays(300), subsidy.Tekun)
+	e.ids["elderElig"] = el.ID
+}
+
+// elderOf files an elderly application for dinerID through svc and approves it from from to
+// until; svc may run on another clock, to make an eligibility that has lapsed by now.
+func (e *env) elderOf(svc *eligibility.Service, dinerID int64, name, idNumber string, from, until civil.Date, flags ...subsidy.StatusFlag) eligibility.Eligibility {
+	e.t.Helper()
+	ctx := context.Background()
+	cid := e.ids["community"]
+	el, err := svc.ApplyElderly(ctx, eligibility.Scope{CommunityID: cid, Actor: audit.Actor{Kind: audit.Diner, ID: dinerID, Name: "diner"}},
+		dinerID, eligibility.ElderlyApplication{Name: name, IDNumber: idNumber, District: "越秀区", Flags: flags})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	rev := eligibility.Scope{CommunityID: cid, Reviewer: true,
+		Actor: audit.Actor{Kind: audit.Staff, ID: e.ids["staff-"+string(auth.Reviewer)], Name: "审核员"}}
+	if el, err = svc.Approve(ctx, rev, el.ID, from, until); err != nil {
+		e.t.Fatal(err)
+	}
+	return el
+}
+
+// idNumber returns a valid ID-card number: region, birth date YYYYMMDD, sequence, check digit.
+func idNumber(region, birth, seq string) string {
+	body := region + birth + seq
+	weights := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+	sum := 0
+	for i := range 17 {
+		sum += int(body[i]-'0') * weights[i]
+	}
+	return body + string("10X98765432"[sum%11])
+}
+
+// dinerLogin logs a diner in through the fake WeChat and returns the token and diner id.
+func (e *env) dinerLogin(openid string) (string, int64) {
+	e.t.Helper()
+	code := e.fake.IssueCode(openid)
+	var sess auth.Session
+	e.mustJSON(e.do("POST", "/api/v1/auth/diner/login", "", fmt.Sprintf(`{"community_id":%d,"code":%q}`, e.ids["community"], code)), 201, &sess)
+	return sess.Token, sess.Principal.ID
 }
 
 // dinerToken logs a diner in through the fake WeChat, as the mini-program would.
 func (e *env) dinerToken(openid string) string {
 	e.t.Helper()
-	code := e.fake.IssueCode(openid)
-	var sess auth.Session
-	e.mustJSON(e.do("POST", "/api/v1/auth/diner/login", "", fmt.Sprintf(`{"community_id":%d,"code":%q}`, e.ids["community"], code)), 201, &sess)
-	return sess.Token
+	tok, _ := e.dinerLogin(openid)
+	return tok
 }
 
 func (e *env) login(user, pass string) string {
@@ -191,6 +306,12 @@ func (e *env) do(method, path, token, body string) *http.Response {
 
 func (e *env) doRaw(method, path, token, contentType, body string) *http.Response {
 	e.t.Helper()
+	return e.doHeader(method, path, token, contentType, body, nil)
+}
+
+// doHeader sends a request with extra headers, such as Idempotency-Key.
+func (e *env) doHeader(method, path, token, contentType, body string, header map[string]string) *http.Response {
+	e.t.Helper()
 	if len(body) > 32<<10 {
 		return e.doNet(method, path, token, contentType, body)
 	}
@@ -204,6 +325,9 @@ func (e *env) doRaw(method, path, token, contentType, body string) *http.Respons
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
 	}
 	resp, err := e.app.Test(req, 10_000)
 	if err != nil {
@@ -249,7 +373,15 @@ func (e *env) snapshot() map[string]int {
 		SELECT row_to_json(x)::text FROM (SELECT * FROM canteens) x UNION ALL
 		SELECT row_to_json(x)::text FROM (SELECT * FROM menu_items) x UNION ALL
 		SELECT row_to_json(x)::text FROM (SELECT * FROM merchants) x UNION ALL
-		SELECT row_to_json(x)::text FROM (SELECT id, display_name, roles, disabled_at FROM staff) x) s`).Scan(ctx, &digest); err != nil {
+		SELECT row_to_json(x)::text FROM (SELECT id, display_name, roles, disabled_at FROM staff) x UNION ALL
+		SELECT row_to_json(x)::text FROM (SELECT * FROM orders) x UNION ALL
+		SELECT row_to_json(x)::text FROM (SELECT * FROM order_lines) x UNION ALL
+		SELECT row_to_json(x)::text FROM (SELECT * FROM limit_usage) x UNION ALL
+		SELECT row_to_json(x)::text FROM (SELECT * FROM pledge_balances) x UNION ALL
+		SELECT row_to_json(x)::text FROM (SELECT * FROM eligibilities) x UNION ALL
+		SELECT row_to_json(x)::text FROM (SELECT * FROM family_bindings) x UNION ALL
+		SELECT row_to_json(x)::text FROM (SELECT * FROM pledges) x UNION ALL
+		SELECT row_to_json(x)::text FROM (SELECT * FROM policies) x) s`).Scan(ctx, &digest); err != nil {
 		e.t.Fatal(err)
 	}
 	out["digest:"+digest] = 1

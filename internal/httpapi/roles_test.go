@@ -49,6 +49,49 @@ var expectAccess = map[string][]string{
 	"PUT /api/v1/admin/canteens/:id/menus/:day/:period":              {"admin"},
 	"POST /api/v1/admin/canteens/:id/menus/:day/:period/publish":     {"admin"},
 	"GET /api/v1/admin/audit":                                        {"admin", "finance"},
+
+	"POST /api/v1/eligibility/elderly":             {"diner"},
+	"POST /api/v1/eligibility/worker":              {"diner"},
+	"GET /api/v1/eligibility":                      {"diner"},
+	"GET /api/v1/admin/eligibilities/pending":      {"reviewer", "admin"},
+	"GET /api/v1/admin/eligibilities/expiring":     {"reviewer", "admin"},
+	"GET /api/v1/admin/eligibilities/:id":          {"reviewer", "admin"},
+	"POST /api/v1/admin/eligibilities/:id/approve": {"reviewer"},
+	"POST /api/v1/admin/eligibilities/:id/reject":  {"reviewer"},
+	"POST /api/v1/admin/eligibilities/:id/revoke":  {"reviewer"},
+	"POST /api/v1/admin/eligibilities/:id/renew":   {"reviewer"},
+	"POST /api/v1/admin/eligibilities/:id/unmask":  {"reviewer"},
+	"GET /api/v1/counter/diners":                   {"counter", "reviewer"},
+	"POST /api/v1/counter/elders":                  {"counter", "reviewer"},
+	"POST /api/v1/family/bindings":                 {"diner"},
+	"GET /api/v1/family/bindings":                  {"diner"},
+	"POST /api/v1/family/bindings/:id/confirm":     {"diner", "reviewer"},
+	"POST /api/v1/family/bindings/:id/revoke":      {"diner", "reviewer"},
+	"GET /api/v1/family/elders":                    {"diner"},
+	"GET /api/v1/admin/bindings/pending":           {"reviewer", "admin"},
+	"GET /api/v1/admin/sponsors":                   {"admin", "finance"},
+	"POST /api/v1/admin/sponsors":                  {"admin"},
+	"GET /api/v1/admin/sponsors/:id":               {"admin", "finance"},
+	"PATCH /api/v1/admin/sponsors/:id":             {"admin"},
+	"GET /api/v1/admin/pledges":                    {"admin", "finance"},
+	"POST /api/v1/admin/pledges":                   {"admin"},
+	"GET /api/v1/admin/pledges/:id":                {"admin", "finance"},
+	"PATCH /api/v1/admin/pledges/:id":              {"admin"},
+	"GET /api/v1/admin/pledges/:id/balances":       {"admin", "finance"},
+	"POST /api/v1/admin/pledges/:id/top-up":        {"admin"},
+	"POST /api/v1/admin/pledges/:id/adjust":        {"admin"},
+	"GET /api/v1/admin/policies":                   {"admin", "finance"},
+	"POST /api/v1/admin/policies":                  {"admin"},
+	"GET /api/v1/admin/policies/:id":               {"admin", "finance"},
+	"PUT /api/v1/admin/policies/:id":               {"admin"},
+	"POST /api/v1/admin/policies/:id/deactivate":   {"admin"},
+	"POST /api/v1/admin/policies/:id/activate":     {"admin"},
+	"POST /api/v1/quotes":                          {"diner", "counter"},
+	"POST /api/v1/orders":                          {"diner", "counter"},
+	"GET /api/v1/orders":                           {"diner"},
+	"GET /api/v1/orders/:id":                       append([]string{"diner"}, staffRoles...),
+	"POST /api/v1/orders/:id/cancel":               {"diner", "admin", "counter"},
+	"GET /api/v1/me/allowances":                    {"diner"},
 }
 
 // TestEveryRouteEveryRole calls every /api/v1 route as nobody, as a diner and as each
@@ -134,6 +177,16 @@ func (e *env) fillPath(p string) string {
 		id = e.ids["merchant"]
 	case strings.HasPrefix(p, "/api/v1/admin/dishes/"):
 		id = e.ids["dish"]
+	case strings.HasPrefix(p, "/api/v1/admin/eligibilities/"):
+		id = e.ids["elderElig"]
+	case strings.HasPrefix(p, "/api/v1/admin/sponsors/"):
+		id = e.ids["sponsor"]
+	case strings.HasPrefix(p, "/api/v1/admin/pledges/"):
+		id = e.ids["pledge"]
+	case strings.HasPrefix(p, "/api/v1/admin/policies/"):
+		id = e.ids["policy"]
+	case strings.HasPrefix(p, "/api/v1/family/bindings/"), strings.HasPrefix(p, "/api/v1/orders/"):
+		id = 987654 // none: the allowed get as far as 404
 	}
 	r := strings.NewReplacer(
 		":communityID", fmt.Sprint(e.ids["community"]),

@@ -23,7 +23,7 @@ func (s *server) routes(app *fiber.App) {
 	r := func(method, path string, a access, h fiber.Handler) {
 		v1.Add(method, path, guard(a), h)
 	}
-	admin, fin := auth.Admin, auth.Finance
+	admin, fin, rev, ctr := auth.Admin, auth.Finance, auth.Reviewer, auth.Counter
 
 	// Sessions.
 	r("POST", "/auth/staff/login", public, s.staffLogin)
@@ -72,6 +72,59 @@ func (s *server) routes(app *fiber.App) {
 	r("GET", "/admin/canteens/:id/menus/:day/:period", staff(allStaff...), s.getMenu)
 	r("PUT", "/admin/canteens/:id/menus/:day/:period", staff(admin), s.putMenu)
 	r("POST", "/admin/canteens/:id/menus/:day/:period/publish", staff(admin), s.publishMenu)
+
+	// Eligibility: diners apply for themselves; reviewers decide; the counter registers
+	// elders without WeChat and finds diners, masked and without their group.
+	r("POST", "/eligibility/elderly", dinerOnly, s.applyElderly)
+	r("POST", "/eligibility/worker", dinerOnly, s.applyWorker)
+	r("GET", "/eligibility", dinerOnly, s.myEligibilities)
+	r("GET", "/admin/eligibilities/pending", staff(rev, admin), s.pendingEligibilities)
+	r("GET", "/admin/eligibilities/expiring", staff(rev, admin), s.expiringEligibilities)
+	r("GET", "/admin/eligibilities/:id", staff(rev, admin), s.getEligibility)
+	r("POST", "/admin/eligibilities/:id/approve", staff(rev), s.approveEligibility)
+	r("POST", "/admin/eligibilities/:id/reject", staff(rev), s.rejectEligibility)
+	r("POST", "/admin/eligibilities/:id/revoke", staff(rev), s.revokeEligibility)
+	r("POST", "/admin/eligibilities/:id/renew", staff(rev), s.renewEligibility)
+	r("POST", "/admin/eligibilities/:id/unmask", staff(rev), s.unmaskEligibility)
+	r("GET", "/counter/diners", staff(ctr, rev), s.findDiners)
+	r("POST", "/counter/elders", staff(ctr, rev), s.registerElder)
+
+	// Family bindings: a family member orders for an elder once the elder (or a reviewer)
+	// confirms.
+	r("POST", "/family/bindings", dinerOnly, s.requestBinding)
+	r("GET", "/family/bindings", dinerOnly, s.myBindings)
+	r("POST", "/family/bindings/:id/confirm", dinerOr(rev), s.confirmBinding)
+	r("POST", "/family/bindings/:id/revoke", dinerOr(rev), s.revokeBinding)
+	r("GET", "/family/elders", dinerOnly, s.myElders)
+	r("GET", "/admin/bindings/pending", staff(rev, admin), s.pendingBindings)
+
+	// Sponsors, pledges and public-benefit price policies.
+	r("GET", "/admin/sponsors", staff(admin, fin), s.listSponsors)
+	r("POST", "/admin/sponsors", staff(admin), s.createSponsor)
+	r("GET", "/admin/sponsors/:id", staff(admin, fin), s.getSponsor)
+	r("PATCH", "/admin/sponsors/:id", staff(admin), s.updateSponsor)
+	r("GET", "/admin/pledges", staff(admin, fin), s.listPledges)
+	r("POST", "/admin/pledges", staff(admin), s.createPledge)
+	r("GET", "/admin/pledges/:id", staff(admin, fin), s.getPledge)
+	r("PATCH", "/admin/pledges/:id", staff(admin), s.updatePledge)
+	r("GET", "/admin/pledges/:id/balances", staff(admin, fin), s.pledgeBalances)
+	r("POST", "/admin/pledges/:id/top-up", staff(admin), s.topUpPledge)
+	r("POST", "/admin/pledges/:id/adjust", staff(admin), s.adjustPledge)
+	r("GET", "/admin/policies", staff(admin, fin), s.listPolicies)
+	r("POST", "/admin/policies", staff(admin), s.createPolicy)
+	r("GET", "/admin/policies/:id", staff(admin, fin), s.getPolicy)
+	r("PUT", "/admin/policies/:id", staff(admin), s.updatePolicy)
+	r("POST", "/admin/policies/:id/deactivate", staff(admin), s.deactivatePolicy)
+	r("POST", "/admin/policies/:id/activate", staff(admin), s.activatePolicy)
+
+	// Quotes and orders: diners for themselves or a bound elder, the counter for anyone.
+	// Staff see prices only.
+	r("POST", "/quotes", dinerOr(ctr), s.quote)
+	r("POST", "/orders", dinerOr(ctr), s.placeOrder)
+	r("GET", "/orders", dinerOnly, s.myOrders)
+	r("GET", "/orders/:id", dinerOr(allStaff...), s.getOrder)
+	r("POST", "/orders/:id/cancel", dinerOr(admin, ctr), s.cancelOrder)
+	r("GET", "/me/allowances", dinerOnly, s.allowances)
 
 	// Audit.
 	r("GET", "/admin/audit", staff(admin, fin), s.listAudit)

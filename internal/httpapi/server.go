@@ -20,6 +20,9 @@ import (
 	"github.com/canteen-oss/canteen/internal/auth"
 	"github.com/canteen-oss/canteen/internal/catalog"
 	"github.com/canteen-oss/canteen/internal/community"
+	"github.com/canteen-oss/canteen/internal/eligibility"
+	"github.com/canteen-oss/canteen/internal/funding"
+	"github.com/canteen-oss/canteen/internal/order"
 )
 
 // Check is one readiness check: a dependency that must answer.
@@ -34,12 +37,17 @@ type Deps struct {
 	Auth      *auth.Service
 	Community *community.Service
 	Catalog   *catalog.Service
-	Audit     *auditdb.Store
-	Ready     []Check
-	Metrics   *Metrics
-	Asynqmon  http.Handler // mounted at /admin/asynq behind admin login; nil leaves it out
-	Demo      bool         // the demo community is running: pages say so
-	Now       func() time.Time
+	// Eligibility, Funding and Orders serve groups and family bindings, sponsors,
+	// pledges and policies, and quoting and ordering.
+	Eligibility *eligibility.Service
+	Funding     *funding.Service
+	Orders      *order.Service
+	Audit       *auditdb.Store
+	Ready       []Check
+	Metrics     *Metrics
+	Asynqmon    http.Handler // mounted at /admin/asynq behind admin login; nil leaves it out
+	Demo        bool         // the demo community is running: pages say so
+	Now         func() time.Time
 }
 
 // Options tune the HTTP server.

@@ -246,7 +246,7 @@ func (s *Service) price(ctx context.Context, communityID, dinerID int64, c Cart,
 	}
 	q := Quote{CanteenID: c.CanteenID, Day: c.Day, Period: c.Period, DinerID: dinerID,
 		StandardFen: priced.StandardFen, SubsidyFen: priced.SubsidyFen, PayFen: priced.PayFen,
-		Reasons: append(reasons, priced.Reasons...), priced: priced, policies: in.Policies, menuID: menu.ID}
+		Reasons: append(append([]Reason{}, reasons...), priced.Reasons...), priced: priced, policies: in.Policies, menuID: menu.ID}
 	for i, pl := range priced.Lines {
 		it := items[pl.DishID]
 		q.Lines = append(q.Lines, QuoteLine{DishID: pl.DishID, Name: it.Name, Category: it.Category, Qty: pl.Qty,
