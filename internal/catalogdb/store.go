@@ -8,13 +8,13 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/uptrace/bun"
 
 	"github.com/canteen-oss/canteen/internal/apperr"
 	"github.com/canteen-oss/canteen/internal/catalog"
 	"github.com/canteen-oss/canteen/internal/civil"
+	"github.com/canteen-oss/canteen/internal/postgres"
 )
 
 // Store implements catalog.Store on PostgreSQL.
@@ -34,34 +34,7 @@ func fieldErr(sentinel *apperr.Error, field, reason string, err error) error {
 func itoa(id int64) string { return strconv.FormatInt(id, 10) }
 
 // date stores a civil.Date in a date column.
-type date civil.Date
-
-// Value writes the date as 'YYYY-MM-DD'.
-func (d date) Value() (driver.Value, error) { return civil.Date(d).String(), nil }
-
-// Scan reads a date column (time.Time from pgx, or text).
-func (d *date) Scan(src any) error {
-	switch v := src.(type) {
-	case time.Time:
-		y, m, day := v.Date()
-		*d = date{Year: y, Month: m, Day: day}
-		return nil
-	case string:
-		return d.parse(v)
-	case []byte:
-		return d.parse(string(v))
-	}
-	return fmt.Errorf("catalogdb: scan %T into a date", src)
-}
-
-func (d *date) parse(s string) error {
-	v, err := civil.ParseDate(s)
-	if err != nil {
-		return fmt.Errorf("catalogdb: scan date %q: %w", s, err)
-	}
-	*d = date(v)
-	return nil
-}
+type date = postgres.Date
 
 // dates returns days as date column values.
 func dates(days []civil.Date) []string {

@@ -6,14 +6,10 @@
 package eligibilitydb
 
 import (
-	"database/sql/driver"
-	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/uptrace/bun"
 
-	"github.com/canteen-oss/canteen/internal/civil"
 	"github.com/canteen-oss/canteen/internal/eligibility"
 	"github.com/canteen-oss/canteen/internal/postgres"
 )
@@ -64,42 +60,7 @@ func mapErr(err error) error {
 }
 
 // nullDate stores a civil.Date in a nullable date column: the zero Date is NULL.
-type nullDate civil.Date
-
-// Value writes the date as 'YYYY-MM-DD', or NULL for the zero Date.
-func (d nullDate) Value() (driver.Value, error) {
-	if civil.Date(d).IsZero() {
-		return nil, nil
-	}
-	return civil.Date(d).String(), nil
-}
-
-// Scan reads a date column (time.Time from pgx, or text); NULL is the zero Date.
-func (d *nullDate) Scan(src any) error {
-	switch v := src.(type) {
-	case nil:
-		*d = nullDate{}
-		return nil
-	case time.Time:
-		y, m, day := v.Date()
-		*d = nullDate{Year: y, Month: m, Day: day}
-		return nil
-	case string:
-		return d.parse(v)
-	case []byte:
-		return d.parse(string(v))
-	}
-	return fmt.Errorf("eligibilitydb: scan %T into a date", src)
-}
-
-func (d *nullDate) parse(s string) error {
-	v, err := civil.ParseDate(s)
-	if err != nil {
-		return fmt.Errorf("eligibilitydb: scan date %q: %w", s, err)
-	}
-	*d = nullDate(v)
-	return nil
-}
+type nullDate = postgres.Date
 
 // deref returns *p, or the zero value for nil.
 func deref[T any](p *T) T {

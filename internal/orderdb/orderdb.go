@@ -43,30 +43,30 @@ func New(db *bun.DB, ledger Ledger) *Store { return &Store{db: db, ledger: ledge
 
 type orderRow struct {
 	bun.BaseModel   `bun:"table:orders,alias:o"`
-	ID              int64      `bun:"id,pk,autoincrement"`
-	CommunityID     int64      `bun:"community_id"`
-	CanteenID       int64      `bun:"canteen_id"`
-	MenuID          int64      `bun:"menu_id"`
-	DinerID         *int64     `bun:"diner_id"`
-	PlacedByKind    string     `bun:"placed_by_kind"`
-	PlacedByID      int64      `bun:"placed_by_id"`
-	Day             time.Time  `bun:"day,type:date"`
-	Period          string     `bun:"period"`
-	Kind            string     `bun:"kind"`
-	DeliveryAddress string     `bun:"delivery_address"`
-	Status          string     `bun:"status"`
-	PaymentMethod   string     `bun:"payment_method"`
-	StandardFen     int64      `bun:"standard_fen"`
-	SubsidyFen      int64      `bun:"subsidy_fen"`
-	PayFen          int64      `bun:"pay_fen"`
-	RefundedFen     int64      `bun:"refunded_fen"`
-	IdempotencyKey  string     `bun:"idempotency_key"`
-	RequestHash     []byte     `bun:"request_hash"`
-	PayDeadline     time.Time  `bun:"pay_deadline"`
-	PaidAt          *time.Time `bun:"paid_at"`
-	CancelledAt     *time.Time `bun:"cancelled_at"`
-	CancelReason    string     `bun:"cancel_reason"`
-	CreatedAt       time.Time  `bun:"created_at,nullzero,notnull,default:current_timestamp"`
+	ID              int64         `bun:"id,pk,autoincrement"`
+	CommunityID     int64         `bun:"community_id"`
+	CanteenID       int64         `bun:"canteen_id"`
+	MenuID          int64         `bun:"menu_id"`
+	DinerID         *int64        `bun:"diner_id"`
+	PlacedByKind    string        `bun:"placed_by_kind"`
+	PlacedByID      int64         `bun:"placed_by_id"`
+	Day             postgres.Date `bun:"day,type:date"`
+	Period          string        `bun:"period"`
+	Kind            string        `bun:"kind"`
+	DeliveryAddress string        `bun:"delivery_address"`
+	Status          string        `bun:"status"`
+	PaymentMethod   string        `bun:"payment_method"`
+	StandardFen     int64         `bun:"standard_fen"`
+	SubsidyFen      int64         `bun:"subsidy_fen"`
+	PayFen          int64         `bun:"pay_fen"`
+	RefundedFen     int64         `bun:"refunded_fen"`
+	IdempotencyKey  string        `bun:"idempotency_key"`
+	RequestHash     []byte        `bun:"request_hash"`
+	PayDeadline     time.Time     `bun:"pay_deadline"`
+	PaidAt          *time.Time    `bun:"paid_at"`
+	CancelledAt     *time.Time    `bun:"cancelled_at"`
+	CancelReason    string        `bun:"cancel_reason"`
+	CreatedAt       time.Time     `bun:"created_at,nullzero,notnull,default:current_timestamp"`
 }
 
 type lineRow struct {
@@ -124,7 +124,7 @@ func timeOf(d civil.Date) time.Time { return time.Date(d.Year, d.Month, d.Day, 0
 
 func (r orderRow) order() order.Order {
 	return order.Order{ID: r.ID, CommunityID: r.CommunityID, CanteenID: r.CanteenID, MenuID: r.MenuID, DinerID: r.DinerID,
-		PlacedByKind: r.PlacedByKind, PlacedByID: r.PlacedByID, Day: dateOf(r.Day), Period: catalog.Period(r.Period),
+		PlacedByKind: r.PlacedByKind, PlacedByID: r.PlacedByID, Day: civil.Date(r.Day), Period: catalog.Period(r.Period),
 		Kind: order.Kind(r.Kind), DeliveryAddress: r.DeliveryAddress, Status: order.Status(r.Status),
 		Payment: order.Payment(r.PaymentMethod), StandardFen: r.StandardFen, SubsidyFen: r.SubsidyFen, PayFen: r.PayFen,
 		RefundedFen: r.RefundedFen, PayDeadline: r.PayDeadline, PaidAt: r.PaidAt, CancelledAt: r.CancelledAt,
@@ -145,7 +145,7 @@ func outbox(ctx context.Context, tx bun.IDB, communityID int64, topic string, o 
 func (s *Store) Place(ctx context.Context, p order.Placement) (order.Order, error) {
 	o := p.Order
 	r := orderRow{CommunityID: o.CommunityID, CanteenID: o.CanteenID, MenuID: o.MenuID, DinerID: o.DinerID,
-		PlacedByKind: o.PlacedByKind, PlacedByID: o.PlacedByID, Day: timeOf(o.Day), Period: string(o.Period),
+		PlacedByKind: o.PlacedByKind, PlacedByID: o.PlacedByID, Day: postgres.Date(o.Day), Period: string(o.Period),
 		Kind: string(o.Kind), DeliveryAddress: o.DeliveryAddress, Status: string(o.Status), PaymentMethod: string(o.Payment),
 		StandardFen: o.StandardFen, SubsidyFen: o.SubsidyFen, PayFen: o.PayFen, IdempotencyKey: p.IdempotencyKey,
 		RequestHash: p.RequestHash, PayDeadline: o.PayDeadline, PaidAt: o.PaidAt, CreatedAt: o.CreatedAt}
