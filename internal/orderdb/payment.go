@@ -1,0 +1,62 @@
+package orderdb
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/canteen-oss/canteen/internal/order"
+	"github.com/canteen-oss/canteen/internal/postgres"
+)
+
+// Payable returns an order and the WeChat openid of the diner who placed it ("" when
+// staff placed it or the diner has no WeChat login).
+func (s *Store) Payable(ctx context.Context, communityID, orderID int64) (order.Order, string, error) {
+	o, err := s.Get(ctx, communityID, orderID)
+	if err != nil {
+		return order.Order{}, "", err
+	}
+	if o.PlacedByKind != "diner" {
+		return o, "", nil
+	}
+	var openid *string
+	err = s.db.NewRaw("SELECT openid FROM diners WHERE community_id = ? AND id = ?", communityID, o.PlacedByID).Scan(ctx, &openid)
+	if err != nil && !postgres.IsNoRows(err) {
+		return order.Order{}, "", fmt.Errorf("orderdb: payer of order %d: %w", orderID, err)
+	}
+	if openid == nil {
+		return o, "", nil
+	}
+	return o, *openid, nil
+}
+
+// MarkPaid, inside the caller's transaction db, moves a pending order to paid by WeChat
+// at the given time, commits its subsidy holds and writes the order.paid outbox row.
+// An order that is not pending is returned with a FailedPrecondition error and left alone.
+func (s *Store) MarkPaid(ctx context.Context, db bun.IDB, communityID, orderID int64, at time.Time) (order.Order, error) {
+	var r orderRow
+	err := db.NewSelect().Model(&r).Where("community_id = ? AND id = ?", communityID, orderID).For("UPDATE").Scan(ctx)
+	if postgres.IsNoRows(err) {
+		return order.Order{}, order.ErrNotFound
+	}
+	if err != nil {
+		return order.Order{}, fmt.Errorf("orderdb: lock order %d: %w", orderID, err)
+	}
+	if _, err := order.Status(r.Status).Transition(order.Paid); err != nil {
+		return r.order(), err
+	}
+	r.Status, r.PaidAt, r.PaymentMethod = string(order.Paid), &at, string(order.WeChat)
+	if _, err := db.NewUpdate().Model(&r).Column("status", "paid_at", "payment_method").Set("updated_at = now()").WherePK().Exec(ctx); err != nil {
+		return order.Order{}, fmt.Errorf("orderdb: mark order %d paid: %w", orderID, err)
+	}
+	if err := s.ledger.Commit(ctx, db, communityID, orderID); err != nil {
+		return order.Order{}, err
+	}
+	o := r.order()
+	if err := outbox(ctx, db, communityID, "order.paid", o); err != nil {
+		return order.Order{}, err
+	}
+	return o, nil
+}
