@@ -167,4 +167,3 @@ func TestUnknownTradeChangesNothing(t *testing.T) {
 		t.Fatalf("%d payments", n)
 	}
 }
-
