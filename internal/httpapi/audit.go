@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"net/http"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -26,8 +27,5 @@ func (s *server) listAudit(c *fiber.Ctx) error {
 		return err
 	}
 	out, err := s.Audit.List(c.UserContext(), me(c).CommunityID, f)
-	if err != nil {
-		return err
-	}
-	return c.JSON(listOf(out))
+	return reply(c, http.StatusOK, listOf(out), err)
 }

@@ -21,23 +21,18 @@ type registeredElder struct {
 // findDiners looks diners up at the counter; results are masked and carry no group.
 func (s *server) findDiners(c *fiber.Ctx) error {
 	out, err := s.Eligibility.FindDiners(c.UserContext(), me(c).CommunityID, c.Query("q"))
-	if err != nil {
-		return renameField(err, "query", "q")
-	}
-	return c.JSON(listOf(out))
+	return reply(c, http.StatusOK, listOf(out), renameField(err, "query", "q"))
 }
 
 // registerElder registers an elder without WeChat at the counter; approving at once needs
 // the reviewer role.
 func (s *server) registerElder(c *fiber.Ctx) error {
-	var in eligibility.CounterRegistration
-	if err := bind(c, &in); err != nil {
-		return err
-	}
-	r, err := s.Eligibility.RegisterAtCounter(c.UserContext(), eligScope(c), in)
-	if err != nil {
-		return err
-	}
-	return c.Status(http.StatusCreated).JSON(registeredElder{Diner: r.Diner, EligibilityID: r.Eligibility.ID,
-		Status: r.Eligibility.Status, ValidUntil: r.Eligibility.ValidUntil})
+	return withBody(c, http.StatusCreated, func(in eligibility.CounterRegistration) (registeredElder, error) {
+		r, err := s.Eligibility.RegisterAtCounter(c.UserContext(), eligScope(c), in)
+		if err != nil {
+			return registeredElder{}, err
+		}
+		return registeredElder{Diner: r.Diner, EligibilityID: r.Eligibility.ID,
+			Status: r.Eligibility.Status, ValidUntil: r.Eligibility.ValidUntil}, nil
+	})
 }

@@ -8,62 +8,41 @@ import (
 	"github.com/canteen-oss/canteen/internal/eligibility"
 )
 
+// bindingBody names the elder a family member asks to order for, and how they are related.
+type bindingBody struct {
+	ElderDinerID int64  `json:"elder_diner_id"`
+	Relation     string `json:"relation"`
+}
+
 // requestBinding asks, as the family member, to order for an elder.
 func (s *server) requestBinding(c *fiber.Ctx) error {
-	var in struct {
-		ElderDinerID int64  `json:"elder_diner_id"`
-		Relation     string `json:"relation"`
-	}
-	if err := bind(c, &in); err != nil {
-		return err
-	}
-	out, err := s.Eligibility.RequestBinding(c.UserContext(), eligScope(c), me(c).ID, in.ElderDinerID, in.Relation)
-	if err != nil {
-		return err
-	}
-	return c.Status(http.StatusCreated).JSON(out)
+	return withBody(c, http.StatusCreated, func(in bindingBody) (eligibility.Binding, error) {
+		return s.Eligibility.RequestBinding(c.UserContext(), eligScope(c), me(c).ID, in.ElderDinerID, in.Relation)
+	})
 }
 
 func (s *server) myBindings(c *fiber.Ctx) error {
 	p := me(c)
 	out, err := s.Eligibility.BindingsOf(c.UserContext(), p.CommunityID, p.ID)
-	if err != nil {
-		return err
-	}
-	return c.JSON(listOf(out))
+	return reply(c, http.StatusOK, listOf(out), err)
 }
 
 func (s *server) myElders(c *fiber.Ctx) error {
 	p := me(c)
 	out, err := s.Eligibility.EldersOf(c.UserContext(), p.CommunityID, p.ID)
-	if err != nil {
-		return err
-	}
-	return c.JSON(listOf(out))
+	return reply(c, http.StatusOK, listOf(out), err)
 }
 
 func (s *server) confirmBinding(c *fiber.Ctx) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	out, err := s.Eligibility.ConfirmBinding(c.UserContext(), eligScope(c), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(out)
+	return withPath(c, idParam, func(id int64) (eligibility.Binding, error) {
+		return s.Eligibility.ConfirmBinding(c.UserContext(), eligScope(c), id)
+	})
 }
 
 func (s *server) revokeBinding(c *fiber.Ctx) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	out, err := s.Eligibility.RevokeBinding(c.UserContext(), eligScope(c), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(out)
+	return withPath(c, idParam, func(id int64) (eligibility.Binding, error) {
+		return s.Eligibility.RevokeBinding(c.UserContext(), eligScope(c), id)
+	})
 }
 
 func (s *server) pendingBindings(c *fiber.Ctx) error {
@@ -72,8 +51,5 @@ func (s *server) pendingBindings(c *fiber.Ctx) error {
 		return err
 	}
 	out, err := s.Eligibility.PendingBindings(c.UserContext(), me(c).CommunityID, int(limit))
-	if err != nil {
-		return err
-	}
-	return c.JSON(listOf(out))
+	return reply(c, http.StatusOK, listOf(out), err)
 }

@@ -10,60 +10,32 @@ import (
 
 func (s *server) listMerchants(c *fiber.Ctx) error {
 	out, err := s.Community.ListMerchants(c.UserContext(), me(c).CommunityID)
-	if err != nil {
-		return err
-	}
-	return c.JSON(listOf(out))
+	return reply(c, http.StatusOK, listOf(out), err)
 }
 
 func (s *server) createMerchant(c *fiber.Ctx) error {
-	var in community.MerchantInput
-	if err := bind(c, &in); err != nil {
-		return err
-	}
-	p := me(c)
-	out, err := s.Community.CreateMerchant(c.UserContext(), p.CommunityID, p.Actor(), in)
-	if err != nil {
-		return err
-	}
-	return c.Status(http.StatusCreated).JSON(out)
+	return withBody(c, http.StatusCreated, func(in community.MerchantInput) (community.Merchant, error) {
+		p := me(c)
+		return s.Community.CreateMerchant(c.UserContext(), p.CommunityID, p.Actor(), in)
+	})
 }
 
 func (s *server) getMerchant(c *fiber.Ctx) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	out, err := s.Community.GetMerchant(c.UserContext(), me(c).CommunityID, id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(out)
+	return withPath(c, idParam, func(id int64) (community.Merchant, error) {
+		return s.Community.GetMerchant(c.UserContext(), me(c).CommunityID, id)
+	})
 }
 
 func (s *server) updateMerchant(c *fiber.Ctx) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	var in community.MerchantInput
-	if err := bind(c, &in); err != nil {
-		return err
-	}
-	p := me(c)
-	out, err := s.Community.UpdateMerchant(c.UserContext(), p.CommunityID, p.Actor(), id, in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(out)
+	return withPathBody(c, idParam, http.StatusOK, func(id int64, in community.MerchantInput) (community.Merchant, error) {
+		p := me(c)
+		return s.Community.UpdateMerchant(c.UserContext(), p.CommunityID, p.Actor(), id, in)
+	})
 }
 
 // merchantProfile is a merchant user's view of its own merchant.
 func (s *server) merchantProfile(c *fiber.Ctx) error {
 	p := me(c)
 	out, err := s.Community.GetMerchant(c.UserContext(), p.CommunityID, p.MerchantID)
-	if err != nil {
-		return err
-	}
-	return c.JSON(out)
+	return reply(c, http.StatusOK, out, err)
 }

@@ -104,18 +104,16 @@ func staffCanteen(c *fiber.Ctx, canteenID int64) error {
 // quote prices a cart for the calling diner (or an elder they are bound to), or, at the
 // counter, for the diner for_diner_id names or a walk-in.
 func (s *server) quote(c *fiber.Ctx) error {
-	var in order.Cart
-	if err := bind(c, &in); err != nil {
-		return err
-	}
-	if err := staffCanteen(c, in.CanteenID); err != nil {
-		return err
-	}
-	q, err := s.Orders.Quote(c.UserContext(), caller(c), in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(quoteView(c, q))
+	return withBody(c, http.StatusOK, func(in order.Cart) (order.Quote, error) {
+		if err := staffCanteen(c, in.CanteenID); err != nil {
+			return order.Quote{}, err
+		}
+		q, err := s.Orders.Quote(c.UserContext(), caller(c), in)
+		if err != nil {
+			return order.Quote{}, err
+		}
+		return quoteView(c, q), nil
+	})
 }
 
 // placeOrder places a cart under the Idempotency-Key header: 201 for a new order, 200 for
@@ -147,16 +145,13 @@ func (s *server) myOrders(c *fiber.Ctx) error {
 		return err
 	}
 	out, err := s.Orders.Mine(c.UserContext(), caller(c), int(limit))
-	if err != nil {
-		return err
-	}
-	return c.JSON(listOf(out))
+	return reply(c, http.StatusOK, listOf(out), err)
 }
 
 // visibleOrder returns order :id if the caller may see it: a diner their own, staff any
 // order of a canteen they may act on.
 func (s *server) visibleOrder(c *fiber.Ctx) (order.Order, error) {
-	id, err := pathID(c, "id")
+	id, err := idParam(c)
 	if err != nil {
 		return order.Order{}, err
 	}
@@ -168,30 +163,22 @@ func (s *server) visibleOrder(c *fiber.Ctx) (order.Order, error) {
 }
 
 func (s *server) getOrder(c *fiber.Ctx) error {
-	o, err := s.visibleOrder(c)
-	if err != nil {
-		return err
-	}
-	return c.JSON(orderView(c, o))
+	return withPath(c, s.visibleOrder, func(o order.Order) (order.Order, error) { return orderView(c, o), nil })
 }
 
 // cancelOrder cancels an unpaid order; the body, with a reason, may be left out.
 func (s *server) cancelOrder(c *fiber.Ctx) error {
-	var in struct {
-		Reason string `json:"reason"`
-	}
+	var in reasonBody
 	if err := bindOptional(c, &in); err != nil {
 		return err
 	}
-	o, err := s.visibleOrder(c)
-	if err != nil {
-		return err
-	}
-	o, err = s.Orders.Cancel(c.UserContext(), caller(c), o.ID, in.Reason)
-	if err != nil {
-		return err
-	}
-	return c.JSON(orderView(c, o))
+	return withPath(c, s.visibleOrder, func(o order.Order) (order.Order, error) {
+		o, err := s.Orders.Cancel(c.UserContext(), caller(c), o.ID, in.Reason)
+		if err != nil {
+			return order.Order{}, err
+		}
+		return orderView(c, o), nil
+	})
 }
 
 // allowances says how many subsidised meals the calling diner (or an elder they are bound
@@ -212,8 +199,5 @@ func (s *server) allowances(c *fiber.Ctx) error {
 		return err
 	}
 	out, err := s.Orders.Allowances(c.UserContext(), caller(c), forID, day, period)
-	if err != nil {
-		return err
-	}
-	return c.JSON(listOf(out))
+	return reply(c, http.StatusOK, listOf(out), err)
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/canteen-oss/canteen/internal/civil"
+	"github.com/canteen-oss/canteen/internal/funding"
 	"github.com/canteen-oss/canteen/internal/subsidy"
 )
 
@@ -33,78 +34,41 @@ func (in policyInput) policy() subsidy.Policy {
 
 func (s *server) listPolicies(c *fiber.Ctx) error {
 	out, err := s.Funding.ListPolicies(c.UserContext(), me(c).CommunityID)
-	if err != nil {
-		return err
-	}
-	return c.JSON(listOf(out))
+	return reply(c, http.StatusOK, listOf(out), err)
 }
 
 func (s *server) createPolicy(c *fiber.Ctx) error {
-	var in policyInput
-	if err := bind(c, &in); err != nil {
-		return err
-	}
-	out, err := s.Funding.CreatePolicy(c.UserContext(), fundScope(c), in.policy())
-	if err != nil {
-		return err
-	}
-	return c.Status(http.StatusCreated).JSON(out)
+	return withBody(c, http.StatusCreated, func(in policyInput) (funding.PolicyRecord, error) {
+		return s.Funding.CreatePolicy(c.UserContext(), fundScope(c), in.policy())
+	})
 }
 
 // getPolicy returns the current version of a policy, or the one ?version= names.
 func (s *server) getPolicy(c *fiber.Ctx) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	version, err := queryInt(c, "version", 0, 1, 1<<53)
-	if err != nil {
-		return err
-	}
-	out, err := s.Funding.GetPolicy(c.UserContext(), me(c).CommunityID, id, version)
-	if err != nil {
-		return err
-	}
-	return c.JSON(out)
+	return withPath(c, idParam, func(id int64) (subsidy.Policy, error) {
+		version, err := queryInt(c, "version", 0, 1, 1<<53)
+		if err != nil {
+			return subsidy.Policy{}, err
+		}
+		return s.Funding.GetPolicy(c.UserContext(), me(c).CommunityID, id, version)
+	})
 }
 
 // updatePolicy makes the body the new current version of a policy.
 func (s *server) updatePolicy(c *fiber.Ctx) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	var in policyInput
-	if err := bind(c, &in); err != nil {
-		return err
-	}
-	out, err := s.Funding.UpdatePolicy(c.UserContext(), fundScope(c), id, in.policy())
-	if err != nil {
-		return err
-	}
-	return c.JSON(out)
+	return withPathBody(c, idParam, http.StatusOK, func(id int64, in policyInput) (funding.PolicyRecord, error) {
+		return s.Funding.UpdatePolicy(c.UserContext(), fundScope(c), id, in.policy())
+	})
 }
 
 func (s *server) deactivatePolicy(c *fiber.Ctx) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	out, err := s.Funding.DeactivatePolicy(c.UserContext(), fundScope(c), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(out)
+	return withPath(c, idParam, func(id int64) (funding.PolicyRecord, error) {
+		return s.Funding.DeactivatePolicy(c.UserContext(), fundScope(c), id)
+	})
 }
 
 func (s *server) activatePolicy(c *fiber.Ctx) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	out, err := s.Funding.ActivatePolicy(c.UserContext(), fundScope(c), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(out)
+	return withPath(c, idParam, func(id int64) (funding.PolicyRecord, error) {
+		return s.Funding.ActivatePolicy(c.UserContext(), fundScope(c), id)
+	})
 }

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"net/http"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/canteen-oss/canteen/internal/catalog"
@@ -19,10 +21,7 @@ type publicCanteen struct {
 
 func (s *server) listCommunities(c *fiber.Ctx) error {
 	out, err := s.Community.ListCommunities(c.UserContext())
-	if err != nil {
-		return err
-	}
-	return c.JSON(listOf(out))
+	return reply(c, http.StatusOK, listOf(out), err)
 }
 
 func (s *server) publicCanteens(c *fiber.Ctx) error {
@@ -62,10 +61,7 @@ func (s *server) publicMenus(c *fiber.Ctx) error {
 		return err
 	}
 	out, err := s.Catalog.DinerMenus(c.UserContext(), cid, id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(listOf(out))
+	return reply(c, http.StatusOK, listOf(out), err)
 }
 
 func (s *server) dietTags(c *fiber.Ctx) error {

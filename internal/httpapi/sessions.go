@@ -8,45 +8,28 @@ import (
 	"github.com/canteen-oss/canteen/internal/auth"
 )
 
-type list[T any] struct {
-	Items []T `json:"items"`
-}
-
-func listOf[T any](items []T) list[T] {
-	if items == nil {
-		items = []T{}
-	}
-	return list[T]{Items: items}
+// staffLoginBody is a staff member's username and password.
+type staffLoginBody struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
 }
 
 func (s *server) staffLogin(c *fiber.Ctx) error {
-	var in struct {
-		Username string `json:"username"`
-		Password string `json:"password"`
-	}
-	if err := bind(c, &in); err != nil {
-		return err
-	}
-	sess, err := s.Auth.StaffLogin(c.UserContext(), in.Username, in.Password, c.IP())
-	if err != nil {
-		return err
-	}
-	return c.Status(http.StatusCreated).JSON(sess)
+	return withBody(c, http.StatusCreated, func(in staffLoginBody) (auth.Session, error) {
+		return s.Auth.StaffLogin(c.UserContext(), in.Username, in.Password, c.IP())
+	})
+}
+
+// dinerLoginBody is a diner's WeChat login code for a community.
+type dinerLoginBody struct {
+	CommunityID int64  `json:"community_id"`
+	Code        string `json:"code"`
 }
 
 func (s *server) dinerLogin(c *fiber.Ctx) error {
-	var in struct {
-		CommunityID int64  `json:"community_id"`
-		Code        string `json:"code"`
-	}
-	if err := bind(c, &in); err != nil {
-		return err
-	}
-	sess, err := s.Auth.DinerLogin(c.UserContext(), in.CommunityID, in.Code)
-	if err != nil {
-		return err
-	}
-	return c.Status(http.StatusCreated).JSON(sess)
+	return withBody(c, http.StatusCreated, func(in dinerLoginBody) (auth.Session, error) {
+		return s.Auth.DinerLogin(c.UserContext(), in.CommunityID, in.Code)
+	})
 }
 
 func (s *server) logout(c *fiber.Ctx) error {
@@ -61,48 +44,23 @@ func (s *server) getMe(c *fiber.Ctx) error { return c.JSON(me(c)) }
 
 func (s *server) listStaff(c *fiber.Ctx) error {
 	out, err := s.Auth.ListStaff(c.UserContext(), me(c).CommunityID)
-	if err != nil {
-		return err
-	}
-	return c.JSON(listOf(out))
+	return reply(c, http.StatusOK, listOf(out), err)
 }
 
 func (s *server) createStaff(c *fiber.Ctx) error {
-	var in auth.StaffInput
-	if err := bind(c, &in); err != nil {
-		return err
-	}
-	out, err := s.Auth.CreateStaff(c.UserContext(), me(c), in)
-	if err != nil {
-		return err
-	}
-	return c.Status(http.StatusCreated).JSON(out)
+	return withBody(c, http.StatusCreated, func(in auth.StaffInput) (auth.Staff, error) {
+		return s.Auth.CreateStaff(c.UserContext(), me(c), in)
+	})
 }
 
 func (s *server) getStaff(c *fiber.Ctx) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	out, err := s.Auth.GetStaff(c.UserContext(), me(c).CommunityID, id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(out)
+	return withPath(c, idParam, func(id int64) (auth.Staff, error) {
+		return s.Auth.GetStaff(c.UserContext(), me(c).CommunityID, id)
+	})
 }
 
 func (s *server) updateStaff(c *fiber.Ctx) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	var in auth.StaffPatch
-	if err := bind(c, &in); err != nil {
-		return err
-	}
-	out, err := s.Auth.UpdateStaff(c.UserContext(), me(c), id, in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(out)
+	return withPathBody(c, idParam, http.StatusOK, func(id int64, in auth.StaffPatch) (auth.Staff, error) {
+		return s.Auth.UpdateStaff(c.UserContext(), me(c), id, in)
+	})
 }
