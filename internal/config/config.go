@@ -37,7 +37,27 @@ type Config struct {
 	DataIndexKey      string // base64(32 bytes) keying blind indexes; never rotated
 	DataOldKeys       []string
 	OrderPayTimeout   time.Duration // how long an unpaid order keeps its subsidy, supply and limit slot
+	Pay               WeChatPay
 }
+
+// WeChatPay is the merchant's WeChat Pay (APIv3) configuration. Empty MchID: no WeChat Pay
+// (dev runs a local fake instead). Exactly one of PublicKeyFile (public-key mode, for
+// merchants onboarded since late 2024) and PlatformCertFile (platform-certificate mode).
+type WeChatPay struct {
+	MchID            string
+	MerchantSerial   string
+	MerchantKeyFile  string
+	APIv3Key         string
+	PublicKeyID      string
+	PublicKeyFile    string
+	PlatformCertFile string
+	NotifyURL        string
+	BaseURL          string
+	DevAddr          string // dev only: where the fake WeChat Pay listens
+}
+
+// Enabled reports whether a real merchant is configured.
+func (p WeChatPay) Enabled() bool { return p.MchID != "" }
 
 // Keyring builds the personal-data keyring from the config. Without keys it returns
 // an error naming the variables; `canteen dev` uses the demo keyring instead.
@@ -155,6 +175,26 @@ var Vars = []Var{
 		set: str(func(c *Config) *string { return &c.WeChatSecret })},
 	{Name: "CANTEEN_ORDER_PAY_TIMEOUT", Default: "15m", Help: "how long an unpaid order keeps its subsidy, supply and limit slot before it expires",
 		set: dur(func(c *Config) *time.Duration { return &c.OrderPayTimeout })},
+	{Name: "CANTEEN_WECHATPAY_MCHID", Default: "", Help: "WeChat Pay merchant id (商户号); empty: no WeChat Pay (dev runs a local fake)",
+		set: str(func(c *Config) *string { return &c.Pay.MchID })},
+	{Name: "CANTEEN_WECHATPAY_SERIAL", Default: "", Help: "serial number of the merchant API certificate",
+		set: str(func(c *Config) *string { return &c.Pay.MerchantSerial })},
+	{Name: "CANTEEN_WECHATPAY_KEY_FILE", Default: "", Help: "file with the merchant API private key (apiclient_key.pem, PKCS#8)",
+		set: str(func(c *Config) *string { return &c.Pay.MerchantKeyFile })},
+	{Name: "CANTEEN_WECHATPAY_APIV3_KEY", Default: "", Secret: true, Help: "APIv3 key (32 characters) that decrypts notifications",
+		set: str(func(c *Config) *string { return &c.Pay.APIv3Key })},
+	{Name: "CANTEEN_WECHATPAY_PUBLIC_KEY_ID", Default: "", Help: "WeChat Pay public key id (PUB_KEY_ID_…), public-key mode",
+		set: str(func(c *Config) *string { return &c.Pay.PublicKeyID })},
+	{Name: "CANTEEN_WECHATPAY_PUBLIC_KEY_FILE", Default: "", Help: "file with the WeChat Pay public key (pub_key.pem), public-key mode",
+		set: str(func(c *Config) *string { return &c.Pay.PublicKeyFile })},
+	{Name: "CANTEEN_WECHATPAY_PLATFORM_CERT_FILE", Default: "", Help: "file with the WeChat Pay platform certificate, platform-certificate mode",
+		set: str(func(c *Config) *string { return &c.Pay.PlatformCertFile })},
+	{Name: "CANTEEN_WECHATPAY_NOTIFY_URL", Default: "", Help: "https URL WeChat Pay sends notifications to (…/api/v1/payments/wechat/notify)",
+		set: str(func(c *Config) *string { return &c.Pay.NotifyURL })},
+	{Name: "CANTEEN_WECHATPAY_BASE_URL", Default: "https://api.mch.weixin.qq.com", Help: "WeChat Pay API base URL",
+		set: urlOf("https", "http")(func(c *Config) *string { return &c.Pay.BaseURL })},
+	{Name: "CANTEEN_DEV_WECHATPAY_ADDR", Default: "127.0.0.1:8092", Help: "dev only: listen address of the fake WeChat Pay",
+		set: str(func(c *Config) *string { return &c.Pay.DevAddr })},
 	{Name: "CANTEEN_DATA_KEY", Default: "", Secret: true,
 		Help: "key sealing ID-card and phone numbers: keyid:base64(32 bytes); required by serve and work",
 		set:  str(func(c *Config) *string { return &c.DataKey })},
@@ -192,6 +232,26 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if (c.WeChatAppID == "") != (c.WeChatSecret == "") {
 		bad = append(bad, "CANTEEN_WECHAT_APPID and CANTEEN_WECHAT_SECRET: set both or neither")
+	}
+	if p := c.Pay; p.Enabled() {
+		for name, v := range map[string]string{"CANTEEN_WECHATPAY_SERIAL": p.MerchantSerial, "CANTEEN_WECHATPAY_KEY_FILE": p.MerchantKeyFile,
+			"CANTEEN_WECHATPAY_APIV3_KEY": p.APIv3Key, "CANTEEN_WECHATPAY_NOTIFY_URL": p.NotifyURL} {
+			if v == "" {
+				bad = append(bad, name+": required with CANTEEN_WECHATPAY_MCHID")
+			}
+		}
+		if p.APIv3Key != "" && len(p.APIv3Key) != 32 {
+			bad = append(bad, "CANTEEN_WECHATPAY_APIV3_KEY: must be 32 characters")
+		}
+		if (p.PublicKeyFile == "") == (p.PlatformCertFile == "") {
+			bad = append(bad, "CANTEEN_WECHATPAY_PUBLIC_KEY_FILE or CANTEEN_WECHATPAY_PLATFORM_CERT_FILE: set exactly one")
+		}
+		if p.PublicKeyFile != "" && p.PublicKeyID == "" {
+			bad = append(bad, "CANTEEN_WECHATPAY_PUBLIC_KEY_ID: required with CANTEEN_WECHATPAY_PUBLIC_KEY_FILE")
+		}
+		if u, err := url.Parse(p.NotifyURL); p.NotifyURL != "" && (err != nil || u.Scheme != "https" || u.RawQuery != "") {
+			bad = append(bad, "CANTEEN_WECHATPAY_NOTIFY_URL: must be an https URL without a query string")
+		}
 	}
 	if (c.DataKey == "") != (c.DataIndexKey == "") {
 		bad = append(bad, "CANTEEN_DATA_KEY and CANTEEN_DATA_INDEX_KEY: set both or neither")

@@ -55,3 +55,27 @@ func TestLinesMaskSecrets(t *testing.T) {
 		t.Errorf("printed config lost non-secret values:\n%s", joined)
 	}
 }
+
+func TestWeChatPayConfig(t *testing.T) {
+	_, err := Load(env(map[string]string{"CANTEEN_WECHATPAY_MCHID": "1900000001", "CANTEEN_WECHATPAY_APIV3_KEY": "short",
+		"CANTEEN_WECHATPAY_NOTIFY_URL": "http://x/notify?a=1"}))
+	if err == nil {
+		t.Fatal("an incomplete WeChat Pay configuration was accepted")
+	}
+	for _, name := range []string{"CANTEEN_WECHATPAY_SERIAL", "CANTEEN_WECHATPAY_KEY_FILE", "CANTEEN_WECHATPAY_APIV3_KEY",
+		"CANTEEN_WECHATPAY_NOTIFY_URL", "CANTEEN_WECHATPAY_PUBLIC_KEY_FILE"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error %q does not name %s", err, name)
+		}
+	}
+	c, err := Load(env(map[string]string{"CANTEEN_WECHATPAY_MCHID": "1900000001", "CANTEEN_WECHATPAY_SERIAL": "5157F09E",
+		"CANTEEN_WECHATPAY_KEY_FILE": "/k.pem", "CANTEEN_WECHATPAY_APIV3_KEY": "0123456789abcdef0123456789abcdef",
+		"CANTEEN_WECHATPAY_PUBLIC_KEY_ID": "PUB_KEY_ID_01", "CANTEEN_WECHATPAY_PUBLIC_KEY_FILE": "/p.pem",
+		"CANTEEN_WECHATPAY_NOTIFY_URL": "https://canteen.example/api/v1/payments/wechat/notify"}))
+	if err != nil || !c.Pay.Enabled() {
+		t.Fatalf("a complete configuration: %v", err)
+	}
+	if lines := strings.Join(c.Lines(env(map[string]string{"CANTEEN_WECHATPAY_APIV3_KEY": "0123456789abcdef0123456789abcdef"})), "\n"); strings.Contains(lines, "0123456789abcdef") {
+		t.Fatal("the APIv3 key is printed")
+	}
+}

@@ -30,6 +30,9 @@ const (
 	// TypeExpireOrders expires unpaid orders past their payment deadline, giving back their
 	// subsidy holds, supply and limit slots.
 	TypeExpireOrders = "order:expire_unpaid"
+	// TypeSweepPayments asks WeChat Pay about payments that had no notification for a
+	// minute, and closes unpaid ones past their deadline.
+	TypeSweepPayments = "payment:sweep"
 )
 
 // Periodic is one scheduled task: cron spec in Asia/Shanghai.
@@ -43,12 +46,15 @@ type Periodic struct {
 var Schedule = []Periodic{
 	{Cron: "17 * * * *", Type: TypePurgeSessions, Queue: QueueLow},
 	{Cron: "* * * * *", Type: TypeExpireOrders, Queue: QueueCritical},
+	{Cron: "* * * * *", Type: TypeSweepPayments, Queue: QueueCritical},
 }
 
 // Handlers are the functions behind the task types.
 type Handlers struct {
 	PurgeSessions func(ctx context.Context) (int64, error)
 	ExpireOrders  func(ctx context.Context, limit int) (int, error)
+	// SweepPayments queries at most limit payments; nil when WeChat Pay is not configured.
+	SweepPayments func(ctx context.Context, limit int) (queried, credited int, err error)
 }
 
 // Mux returns the asynq handler table. Every handler's error is classified by retryable.
@@ -90,6 +96,20 @@ func (h Handlers) Mux(log *slog.Logger) *asynq.ServeMux {
 		}
 		if total > 0 {
 			log.InfoContext(ctx, "unpaid orders expired", "count", total)
+		}
+		return nil
+	})
+	mux.HandleFunc(TypeSweepPayments, func(ctx context.Context, _ *asynq.Task) error {
+		if h.SweepPayments == nil {
+			return nil
+		}
+		// 100 a minute bounds the signing work (about 1 ms of CPU each) and WeChat's rate.
+		queried, credited, err := h.SweepPayments(ctx, 100)
+		if err != nil {
+			return fmt.Errorf("sweep payments: %w", err)
+		}
+		if queried > 0 {
+			log.InfoContext(ctx, "payments swept", "queried", queried, "credited", credited)
 		}
 		return nil
 	})
