@@ -1,0 +1,47 @@
+package wechatpay
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/canteen-oss/canteen/internal/payment"
+)
+
+// Gateway returns c as the payment service's Gateway.
+func (c *Client) Gateway() payment.Gateway { return gateway{c} }
+
+type gateway struct{ c *Client }
+
+func (g gateway) Prepay(ctx context.Context, r payment.PrepayRequest) (payment.RequestPayment, error) {
+	rp, err := g.c.Prepay(ctx, PrepayRequest{OutTradeNo: r.OutTradeNo, Description: r.Description, AmountFen: r.AmountFen,
+		OpenID: r.OpenID, Expire: r.Expire})
+	if err != nil {
+		return payment.RequestPayment{}, err
+	}
+	return payment.RequestPayment{AppID: rp.AppID, TimeStamp: rp.TimeStamp, NonceStr: rp.NonceStr, Package: rp.Package,
+		SignType: rp.SignType, PaySign: rp.PaySign, PrepayID: rp.PrepayID}, nil
+}
+
+func (g gateway) Query(ctx context.Context, outTradeNo string) (payment.Transaction, error) {
+	t, err := g.c.Query(ctx, outTradeNo)
+	if err != nil {
+		return payment.Transaction{}, err
+	}
+	return transaction(t), nil
+}
+
+func (g gateway) Close(ctx context.Context, outTradeNo string) error { return g.c.Close(ctx, outTradeNo) }
+
+func transaction(t Transaction) payment.Transaction {
+	return payment.Transaction{OutTradeNo: t.OutTradeNo, TransactionID: t.TransactionID, State: string(t.State),
+		AmountFen: t.AmountFen, PayerOpenID: t.PayerOpenID, MchID: t.MchID, AppID: t.AppID, SuccessTime: t.SuccessTime}
+}
+
+// PaymentNotice verifies and decrypts a payment notification for the payment service.
+func (c *Client) PaymentNotice(r *http.Request) (payment.Transaction, error) {
+	t, err := c.ParsePaymentNotification(r)
+	if err != nil {
+		return payment.Transaction{}, err
+	}
+	return transaction(t), nil
+}
