@@ -3,6 +3,8 @@ package httpapi_test
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +14,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/uptrace/bun"
 
+	"github.com/canteen-oss/canteen/internal/apperr"
 	"github.com/canteen-oss/canteen/internal/audit"
 	"github.com/canteen-oss/canteen/internal/auditdb"
 	"github.com/canteen-oss/canteen/internal/auth"
@@ -37,6 +42,10 @@ import (
 	"github.com/canteen-oss/canteen/internal/jobs"
 	"github.com/canteen-oss/canteen/internal/order"
 	"github.com/canteen-oss/canteen/internal/orderdb"
+	"github.com/canteen-oss/canteen/internal/payment"
+	"github.com/canteen-oss/canteen/internal/payment/wechatpay"
+	"github.com/canteen-oss/canteen/internal/payment/wechatpayfake"
+	"github.com/canteen-oss/canteen/internal/paymentdb"
 	"github.com/canteen-oss/canteen/internal/postgres/pgtest"
 	"github.com/canteen-oss/canteen/internal/ratelimit"
 	"github.com/canteen-oss/canteen/internal/redistest"
@@ -74,6 +83,10 @@ type env struct {
 	elderIDNumber string // the clear ID-card number of the seeded elder
 
 	migrationsErr error // what the readiness check of the schema answers
+	payFake       *wechatpayfake.Server
+	dropNotices   atomic.Bool
+	clock         *atomic.Int64 // unix nanoseconds
+	payS          *payment.Service
 }
 
 func newEnv(t *testing.T, loginLimit int) *env {
@@ -91,7 +104,9 @@ func newEnv(t *testing.T, loginLimit int) *env {
 	prefix := fmt.Sprintf("test:login:%d:", time.Now().UnixNano())
 	authS := auth.NewService(authdb.New(db), ratelimit.New(rdb, prefix, loginLimit, time.Minute), login,
 		auth.Options{StaffTTL: time.Hour, DinerTTL: time.Hour, BcryptCost: 4, AppID: testAppID})
-	clock := func() time.Time { return fixedNow }
+	var nanos atomic.Int64 // the API's clock, which tests may move
+	nanos.Store(fixedNow.UnixNano())
+	clock := func() time.Time { return time.Unix(0, nanos.Load()).In(fixedNow.Location()) }
 	comS := community.NewService(communitydb.New(db, secure.DemoKeyring()), secure.NormalizePhone)
 	catS := catalog.NewService(catalogdb.New(db), clock)
 	eligS := eligibility.NewService(eligibilitydb.New(db, secure.DemoKeyring()), clock)
@@ -104,11 +119,29 @@ func newEnv(t *testing.T, loginLimit int) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, db: db, fake: fake, authS: authS, catS: catS, eligS: eligS, fundS: fundS,
-		tokens: map[string]string{}, ids: map[string]int64{}}
+		tokens: map[string]string{}, ids: map[string]int64{}, clock: &nanos}
+	// The API listens before it is built, so WeChat Pay's notify URL can point at it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.base = "http://" + ln.Addr().String()
+	pay, payFake := newPay(t, e.base+"/api/v1/payments/wechat/notify", clock)
+	e.payFake = payFake
+	payS := payment.NewService(orderdb.New(db, fundingdb.NewLedger()), paymentdb.New(db, orderdb.New(db, fundingdb.NewLedger())),
+		pay.Gateway(), payment.Options{Merchant: payment.Merchant{MchID: testMchID, AppID: testAppID}, Now: clock})
+	e.payS = payS
 	e.app = httpapi.New(httpapi.Deps{
 		Log:  slog.New(slog.NewJSONHandler(testLogOutput(), nil)),
 		Auth: authS, Community: comS, Catalog: catS, Audit: auditdb.New(db),
 		Eligibility: eligS, Funding: fundS, Orders: ordS,
+		Payments: payS,
+		PaymentNotice: func(r *http.Request) (payment.Transaction, error) {
+			if e.dropNotices.Load() { // a notification lost on the way
+				return payment.Transaction{}, apperr.New(apperr.Transient, "notification_lost", "lost")
+			}
+			return pay.PaymentNotice(r)
+		},
 		Metrics:  httpapi.NewMetrics(reg),
 		Asynqmon: mon,
 		Now:      func() time.Time { return fixedNow },
@@ -117,6 +150,8 @@ func newEnv(t *testing.T, loginLimit int) *env {
 			{Name: "migrations", Fn: func(context.Context) error { return e.migrationsErr }},
 		},
 	}, httpapi.Options{BodyLimit: 64 << 10, RequestTimeout: 5 * time.Second})
+	go func() { _ = e.app.Listener(ln) }()
+	t.Cleanup(func() { _ = e.app.ShutdownWithTimeout(time.Second) })
 	e.seed(comS, catS)
 	e.seedFunding()
 	return e
@@ -435,20 +470,40 @@ func (e *env) doNet(method, path, token, contentType, body string) *http.Respons
 	return resp
 }
 
-// serve starts the app on a real listener, once, and returns its base URL.
-func (e *env) serve() string {
-	e.t.Helper()
-	if e.base == "" {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			e.t.Fatal(err)
+// serve returns the base URL of the app's real listener.
+func (e *env) serve() string { return e.base }
+
+const testMchID = "1900000109"
+
+var (
+	merchantKeyOnce sync.Once
+	merchantKey     *rsa.PrivateKey
+)
+
+// newPay starts a fake WeChat Pay and returns the real SDK client talking to it, with
+// notifications sent to notifyURL.
+func newPay(t *testing.T, notifyURL string, clock func() time.Time) (*wechatpay.Client, *wechatpayfake.Server) {
+	t.Helper()
+	merchantKeyOnce.Do(func() {
+		var err error
+		if merchantKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			panic(err)
 		}
-		go func() { _ = e.app.Listener(ln) }()
-		e.base = "http://" + ln.Addr().String()
-		e.t.Cleanup(func() { _ = e.app.ShutdownWithTimeout(time.Second) })
+	})
+	fake := wechatpayfake.New(wechatpayfake.Options{MchID: testMchID, AppID: testAppID, APIv3Key: testAPIv3Key,
+		Mode: wechatpayfake.PublicKey, MerchantPublicKey: &merchantKey.PublicKey, MerchantSerial: "5157F09EFDC096DE15EBE81A47057A72", Now: clock})
+	url, stop := fake.Start()
+	t.Cleanup(stop)
+	client, err := wechatpay.New(wechatpay.Config{MchID: testMchID, AppID: testAppID, MerchantSerial: "5157F09EFDC096DE15EBE81A47057A72",
+		MerchantKey: merchantKey, APIv3Key: testAPIv3Key, PublicKeyID: fake.PublicKeyID(), PublicKey: fake.PublicKey(),
+		NotifyURL: notifyURL, BaseURL: url})
+	if err != nil {
+		t.Fatal(err)
 	}
-	return e.base
+	return client, fake
 }
+
+const testAPIv3Key = "test-apiv3-key-0123456789abcdef0"
 
 func snapshotDiff(a, b map[string]int) string {
 	var out []string

@@ -91,6 +91,8 @@ var expectAccess = map[string][]string{
 	"GET /api/v1/orders":                           {"diner"},
 	"GET /api/v1/orders/:id":                       append([]string{"diner"}, staffRoles...),
 	"POST /api/v1/orders/:id/cancel":               {"diner", "admin", "counter"},
+	"POST /api/v1/orders/:id/pay":                  {"diner"},
+	"POST /api/v1/payments/wechat/notify":          {"public"},
 	"GET /api/v1/me/allowances":                    {"diner"},
 }
 

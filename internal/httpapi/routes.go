@@ -124,6 +124,10 @@ func (s *server) routes(app *fiber.App) {
 	r("GET", "/orders", dinerOnly, s.myOrders)
 	r("GET", "/orders/:id", dinerOr(allStaff...), s.getOrder)
 	r("POST", "/orders/:id/cancel", dinerOr(admin, ctr), s.cancelOrder)
+	r("POST", "/orders/:id/pay", dinerOnly, s.payOrder)
+
+	// WeChat Pay calls this; the notification's signature is its credential.
+	r("POST", "/payments/wechat/notify", public, s.wechatPayNotify)
 	r("GET", "/me/allowances", dinerOnly, s.allowances)
 
 	// Audit.

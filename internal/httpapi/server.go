@@ -23,6 +23,7 @@ import (
 	"github.com/canteen-oss/canteen/internal/eligibility"
 	"github.com/canteen-oss/canteen/internal/funding"
 	"github.com/canteen-oss/canteen/internal/order"
+	"github.com/canteen-oss/canteen/internal/payment"
 )
 
 // Check is one readiness check: a dependency that must answer.
@@ -46,8 +47,12 @@ type Deps struct {
 	Ready       []Check
 	Metrics     *Metrics
 	Asynqmon    http.Handler // mounted at /admin/asynq behind admin login; nil leaves it out
-	Demo        bool         // the demo community is running: pages say so
-	Now         func() time.Time
+	Payments    *payment.Service
+	// PaymentNotice verifies (headers, timestamp, signature) and decrypts a WeChat Pay
+	// payment notification; errors of kind Invalid are refused with 400.
+	PaymentNotice func(r *http.Request) (payment.Transaction, error)
+	Demo          bool // the demo community is running: pages say so
+	Now           func() time.Time
 }
 
 // Options tune the HTTP server.

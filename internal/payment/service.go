@@ -66,7 +66,7 @@ func (s *Service) Pay(ctx context.Context, by order.Caller, orderID int64) (Requ
 	}
 	if err != nil || in.AmountFen != o.PayFen || in.PayerOpenID != openid {
 		in, err = s.store.NewIntent(ctx, Intent{CommunityID: o.CommunityID, OrderID: o.ID, AmountFen: o.PayFen,
-			PayerOpenID: openid, ExpiresAt: o.PayDeadline})
+			PayerOpenID: openid, ExpiresAt: o.PayDeadline, CreatedAt: now})
 		if err != nil {
 			return RequestPayment{}, err
 		}

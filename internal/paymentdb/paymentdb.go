@@ -77,7 +77,7 @@ func (s *Store) NewIntent(ctx context.Context, in payment.Intent) (payment.Inten
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	r := intentRow{CommunityID: in.CommunityID, OrderID: in.OrderID, OutTradeNo: fmt.Sprintf("CT%d%s", in.OrderID, hex.EncodeToString(b)),
-		AmountFen: in.AmountFen, PayerOpenID: in.PayerOpenID, ExpiresAt: in.ExpiresAt, Status: "open"}
+		AmountFen: in.AmountFen, PayerOpenID: in.PayerOpenID, ExpiresAt: in.ExpiresAt, Status: "open", CreatedAt: in.CreatedAt}
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewUpdate().Table("payment_intents").Set("status = 'closed', updated_at = now()").
 			Where("order_id = ? AND status = 'open'", in.OrderID).Exec(ctx); err != nil {

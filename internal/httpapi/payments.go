@@ -1,0 +1,62 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+
+	"github.com/canteen-oss/canteen/internal/apperr"
+	"github.com/canteen-oss/canteen/internal/payment"
+)
+
+// payOrder starts or resumes the WeChat payment of the caller's order and answers the
+// wx.requestPayment parameters.
+func (s *server) payOrder(c *fiber.Ctx) error {
+	return withPath(c, idParam, func(id int64) (payment.RequestPayment, error) {
+		return s.Payments.Pay(c.UserContext(), caller(c), id)
+	})
+}
+
+// wechatPayFail is WeChat Pay's failure answer to a notification; WeChat retries it.
+type wechatPayFail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// wechatPayNotify receives WeChat Pay's payment notifications. The headers, timestamp
+// and signature are verified and the resource decrypted before anything else; then the
+// payment is recorded once per transaction_id. It answers 204 on success (a duplicate
+// included) and, following WeChat's contract, 4xx or 5xx with a FAIL body otherwise.
+func (s *server) wechatPayNotify(c *fiber.Ctx) error {
+	fail := func(status int, msg string) error {
+		return c.Status(status).JSON(wechatPayFail{Code: "FAIL", Message: msg})
+	}
+	req, err := adaptor.ConvertRequest(c, false)
+	if err != nil {
+		return fail(http.StatusBadRequest, "unreadable request")
+	}
+	t, err := s.PaymentNotice(req)
+	if err != nil {
+		s.Log.WarnContext(c.UserContext(), "payment notification refused", "err", err.Error(), "request_id", requestID(c))
+		if apperr.KindOf(err) == apperr.Invalid {
+			return fail(http.StatusBadRequest, "verification failed")
+		}
+		return fail(http.StatusInternalServerError, "try again")
+	}
+	out, err := s.Payments.Notified(c.UserContext(), t)
+	switch {
+	case err == nil:
+		if out == payment.Flagged || out == payment.RefundDue {
+			s.Log.WarnContext(c.UserContext(), "payment needs attention", "outcome", string(out),
+				"out_trade_no", t.OutTradeNo, "transaction_id", t.TransactionID)
+		}
+		return c.SendStatus(http.StatusNoContent)
+	case apperr.KindOf(err) == apperr.Invalid:
+		s.Log.ErrorContext(c.UserContext(), "payment notification for an unknown trade", "err", err.Error(), "out_trade_no", t.OutTradeNo)
+		return fail(http.StatusBadRequest, "unknown trade")
+	default:
+		s.Log.ErrorContext(c.UserContext(), "payment notification not recorded", "err", err.Error(), "out_trade_no", t.OutTradeNo)
+		return fail(http.StatusInternalServerError, "try again")
+	}
+}
