@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,6 +30,7 @@ import (
 	"github.com/canteen-oss/canteen/internal/jobs"
 	"github.com/canteen-oss/canteen/internal/order"
 	"github.com/canteen-oss/canteen/internal/orderdb"
+	"github.com/canteen-oss/canteen/internal/payment"
 	"github.com/canteen-oss/canteen/internal/postgres"
 	"github.com/canteen-oss/canteen/internal/ratelimit"
 	"github.com/canteen-oss/canteen/internal/secure"
@@ -59,6 +61,8 @@ type system struct {
 	elig      *eligibility.Service
 	funding   *funding.Service
 	orders    *order.Service
+	payments  *payment.Service // nil without WeChat Pay
+	payNotice func(*http.Request) (payment.Transaction, error)
 }
 
 // open connects to PostgreSQL and Redis and builds the services.
@@ -129,12 +133,19 @@ func (s *system) httpApp(demo bool) (*httpapi.Deps, error) {
 		return nil, err
 	}
 	return &httpapi.Deps{Log: s.log, Auth: s.auth, Community: s.community, Catalog: s.catalog, Audit: s.audit,
-		Eligibility: s.elig, Funding: s.funding, Orders: s.orders,
+		Eligibility: s.elig, Funding: s.funding, Orders: s.orders, Payments: s.payments, PaymentNotice: s.payNotice,
 		Ready: s.readiness(), Metrics: httpapi.NewMetrics(s.reg), Asynqmon: mon, Demo: demo}, nil
 }
 
 func (s *system) handlers() jobs.Handlers {
-	return jobs.Handlers{PurgeSessions: s.auth.PurgeSessions, ExpireOrders: s.orders.ExpireDue}
+	h := jobs.Handlers{PurgeSessions: s.auth.PurgeSessions, ExpireOrders: s.orders.ExpireDue}
+	if s.payments != nil {
+		h.SweepPayments = func(ctx context.Context, limit int) (int, int, error) {
+			r, err := s.payments.Sweep(ctx, limit)
+			return r.Queried, r.Credited, err
+		}
+	}
+	return h
 }
 
 // requireKeys returns the configured keyring; serve and work refuse to start without one.

@@ -62,6 +62,15 @@ func dev(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		return err
 	}
 	defer sys.close()
+	payURL := ""
+	if cfg.Pay.Enabled() {
+		err = sys.realPayments(cfg)
+	} else {
+		payURL, err = sys.fakePayments(ctx, cfg)
+	}
+	if err != nil {
+		return err
+	}
 	m, err := postgres.NewMigrator(sys.db)
 	if err != nil {
 		return err
@@ -91,13 +100,13 @@ func dev(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		workerDone <- jobs.Run(ctx, sys.rdb, sys.handlers(), jobs.WorkerOptions{
 			Concurrency: cfg.WorkerConcurrency, ShutdownTimeout: cfg.ShutdownTimeout, Log: log})
 	}()
-	banner(stdout, cfg.PublicURL, fakeURL, seeded)
+	banner(stdout, cfg.PublicURL, fakeURL, payURL, seeded)
 	httpErr := serveHTTP(ctx, sys, true, stdout)
 	werr := <-workerDone
 	return errors.Join(httpErr, werr)
 }
 
-func banner(w io.Writer, base, fakeURL string, r demo.Result) {
+func banner(w io.Writer, base, fakeURL, payURL string, r demo.Result) {
 	base = strings.TrimRight(base, "/")
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n  canteen is running with the DEMO community (演示社区)\n\n")
@@ -110,6 +119,9 @@ func banner(w io.Writer, base, fakeURL string, r demo.Result) {
 	if fakeURL != "" {
 		fmt.Fprintf(&b, "  Fake WeChat     %s   (demo only: POST /fake/login-code {\"openid\":\"...\"} gives a wx.login code)\n", fakeURL)
 		fmt.Fprintf(&b, "  Demo elder      openid %q: an approved 82-year-old who sees the 3元 set meal\n", demo.ElderOpenID)
+	}
+	if payURL != "" {
+		fmt.Fprintf(&b, "  Fake WeChat Pay %s   (demo only: POST /fake/pay {\"out_trade_no\":\"...\"} pays an order and notifies us)\n", payURL)
 	}
 	fmt.Fprintf(&b, "\n  Staff logins (password %q), POST %s/api/v1/auth/staff/login:\n", demo.Password, base)
 	for _, l := range demo.Logins {

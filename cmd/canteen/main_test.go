@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/canteen-oss/canteen/internal/civil"
+	"github.com/canteen-oss/canteen/internal/postgres"
 	"github.com/canteen-oss/canteen/internal/postgres/pgtest"
 	"github.com/canteen-oss/canteen/internal/redistest"
 )
@@ -42,14 +43,15 @@ func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(
 func TestDevEndToEnd(t *testing.T) {
 	redistest.New(t)
 	dbURL := pgtest.Empty(t)
-	addr, fakeAddr := freeAddr(t), freeAddr(t)
+	addr, fakeAddr, payAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 	env := map[string]string{
-		"DATABASE_URL":             dbURL,
-		"REDIS_URL":                redistest.URL(),
-		"CANTEEN_HTTP_ADDR":        addr,
-		"CANTEEN_PUBLIC_URL":       "http://" + addr,
-		"CANTEEN_DEV_WECHAT_ADDR":  fakeAddr,
-		"CANTEEN_SHUTDOWN_TIMEOUT": "5s",
+		"DATABASE_URL":               dbURL,
+		"REDIS_URL":                  redistest.URL(),
+		"CANTEEN_HTTP_ADDR":          addr,
+		"CANTEEN_PUBLIC_URL":         "http://" + addr,
+		"CANTEEN_DEV_WECHAT_ADDR":    fakeAddr,
+		"CANTEEN_DEV_WECHATPAY_ADDR": payAddr,
+		"CANTEEN_SHUTDOWN_TIMEOUT":   "5s",
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuf
@@ -142,6 +144,26 @@ func TestDevEndToEnd(t *testing.T) {
 	doJSON(t, "POST", base+"/api/v1/orders", elder.Token, "demo-order-0001", cart, 201, &placed)
 	if placed.Status != "pending" || placed.PayFen != 300 {
 		t.Fatalf("demo order: %+v", placed)
+	}
+	// The elder pays 3元 through the demo WeChat Pay; its notification marks the order paid.
+	var params struct {
+		Package string `json:"package"`
+	}
+	doJSON(t, "POST", fmt.Sprintf("%s/api/v1/orders/%d/pay", base, placed.ID), elder.Token, "", "", 200, &params)
+	prepay := strings.TrimPrefix(params.Package, "prepay_id=")
+	if prepay == "" || prepay == params.Package {
+		t.Fatalf("pay parameters: %+v", params)
+	}
+	resp, err = http.Post("http://"+payAddr+"/fake/pay", "application/json",
+		strings.NewReader(fmt.Sprintf(`{"out_trade_no":%q}`, intentOf(t, dbURL, placed.ID))))
+	if err != nil || resp.StatusCode/100 != 2 {
+		t.Fatalf("demo pay: %v %v\n%s", err, resp, stderr.String())
+	}
+	resp.Body.Close()
+	var paid struct{ Status string }
+	doJSON(t, "GET", fmt.Sprintf("%s/api/v1/orders/%d", base, placed.ID), elder.Token, "", "", 200, &paid)
+	if paid.Status != "paid" {
+		t.Fatalf("after the demo payment the order is %s", paid.Status)
 	}
 
 	cancel()
@@ -299,4 +321,19 @@ func doJSON(t *testing.T, method, url, token, idemKey, body string, status int, 
 	if err := json.Unmarshal(b, out); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// intentOf reads the out_trade_no WeChat Pay knows the order by.
+func intentOf(t *testing.T, dbURL string, orderID int64) string {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), dbURL, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var no string
+	if err := db.NewRaw("SELECT out_trade_no FROM payment_intents WHERE order_id = ? AND status = 'open'", orderID).Scan(context.Background(), &no); err != nil {
+		t.Fatal(err)
+	}
+	return no
 }

@@ -36,7 +36,15 @@ func boot(ctx context.Context, getenv func(string) string, stderr io.Writer) (*s
 	if err != nil {
 		return nil, err
 	}
-	return open(ctx, cfg, keys, log)
+	sys, err := open(ctx, cfg, keys, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := sys.realPayments(cfg); err != nil {
+		sys.close()
+		return nil, err
+	}
+	return sys, nil
 }
 
 // serveHTTP listens on the configured address until ctx is done, then shuts down

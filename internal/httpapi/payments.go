@@ -13,10 +13,16 @@ import (
 // payOrder starts or resumes the WeChat payment of the caller's order and answers the
 // wx.requestPayment parameters.
 func (s *server) payOrder(c *fiber.Ctx) error {
+	if s.Payments == nil {
+		return errNoWeChatPay
+	}
 	return withPath(c, idParam, func(id int64) (payment.RequestPayment, error) {
 		return s.Payments.Pay(c.UserContext(), caller(c), id)
 	})
 }
+
+var errNoWeChatPay = apperr.New(apperr.FailedPrecondition, "wechat_pay_not_configured",
+	"暂不支持微信支付，请到前台付款 / WeChat Pay is not set up here; pay at the counter")
 
 // wechatPayFail is WeChat Pay's failure answer to a notification; WeChat retries it.
 type wechatPayFail struct {
@@ -31,6 +37,9 @@ type wechatPayFail struct {
 func (s *server) wechatPayNotify(c *fiber.Ctx) error {
 	fail := func(status int, msg string) error {
 		return c.Status(status).JSON(wechatPayFail{Code: "FAIL", Message: msg})
+	}
+	if s.Payments == nil || s.PaymentNotice == nil {
+		return fail(http.StatusServiceUnavailable, "WeChat Pay is not configured")
 	}
 	req, err := adaptor.ConvertRequest(c, false)
 	if err != nil {
