@@ -30,7 +30,9 @@ func (g gateway) Query(ctx context.Context, outTradeNo string) (payment.Transact
 	return transaction(t), nil
 }
 
-func (g gateway) Close(ctx context.Context, outTradeNo string) error { return g.c.Close(ctx, outTradeNo) }
+func (g gateway) Close(ctx context.Context, outTradeNo string) error {
+	return g.c.Close(ctx, outTradeNo)
+}
 
 func transaction(t Transaction) payment.Transaction {
 	return payment.Transaction{OutTradeNo: t.OutTradeNo, TransactionID: t.TransactionID, State: string(t.State),
