@@ -117,11 +117,6 @@ type outboxRow struct {
 	Payload       json.RawMessage `bun:"payload,type:jsonb"`
 }
 
-func dateOf(t time.Time) civil.Date {
-	return civil.Date{Year: t.Year(), Month: t.Month(), Day: t.Day()}
-}
-func timeOf(d civil.Date) time.Time { return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC) }
-
 func (r orderRow) order() order.Order {
 	return order.Order{ID: r.ID, CommunityID: r.CommunityID, CanteenID: r.CanteenID, MenuID: r.MenuID, DinerID: r.DinerID,
 		PlacedByKind: r.PlacedByKind, PlacedByID: r.PlacedByID, Day: civil.Date(r.Day), Period: catalog.Period(r.Period),
