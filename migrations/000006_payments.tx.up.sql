@@ -52,6 +52,10 @@ CREATE TABLE refunds (
     amount_fen      bigint NOT NULL CHECK (amount_fen > 0),
     reason          text NOT NULL,
     requested_by    text NOT NULL,
+    -- order: a refund of (part of) a paid order, reversing its subsidy in proportion;
+    -- return: money that arrived for an order no longer awaiting it, sent straight back.
+    kind            text NOT NULL DEFAULT 'order' CHECK (kind IN ('order', 'return')),
+    lines           jsonb NOT NULL DEFAULT '[]',
     status          text NOT NULL DEFAULT 'requested' CHECK (status IN ('requested', 'processing', 'success', 'closed', 'abnormal')),
     refund_id       text NOT NULL DEFAULT '',
     created_at      timestamptz NOT NULL DEFAULT now(),

@@ -87,6 +87,7 @@ type env struct {
 	dropNotices   atomic.Bool
 	clock         *atomic.Int64 // unix nanoseconds
 	payS          *payment.Service
+	ordS          *order.Service
 }
 
 func newEnv(t *testing.T, loginLimit int) *env {
@@ -128,14 +129,18 @@ func newEnv(t *testing.T, loginLimit int) *env {
 	e.base = "http://" + ln.Addr().String()
 	pay, payFake := newPay(t, e.base+"/api/v1/payments/wechat/notify", clock)
 	e.payFake = payFake
-	payS := payment.NewService(orderdb.New(db, fundingdb.NewLedger()), paymentdb.New(db, orderdb.New(db, fundingdb.NewLedger())),
-		pay.Gateway(), payment.Options{Merchant: payment.Merchant{MchID: testMchID, AppID: testAppID}, Now: clock})
+	payStore := paymentdb.New(db, orderdb.New(db, fundingdb.NewLedger()))
+	payS := payment.NewService(orderdb.New(db, fundingdb.NewLedger()), payStore,
+		pay.Gateway(), payment.Options{Merchant: payment.Merchant{MchID: testMchID, AppID: testAppID}, Now: clock}).
+		WithRefunds(payment.RefundOptions{Store: payStore, Refunder: pay.Refunder(e.base + "/api/v1/payments/wechat/refund-notify")})
 	e.payS = payS
+	e.ordS = ordS
 	e.app = httpapi.New(httpapi.Deps{
 		Log:  slog.New(slog.NewJSONHandler(testLogOutput(), nil)),
 		Auth: authS, Community: comS, Catalog: catS, Audit: auditdb.New(db),
 		Eligibility: eligS, Funding: fundS, Orders: ordS,
-		Payments: payS,
+		Payments:     payS,
+		RefundNotice: pay.RefundNotice,
 		PaymentNotice: func(r *http.Request) (payment.Transaction, error) {
 			if e.dropNotices.Load() { // a notification lost on the way
 				return payment.Transaction{}, apperr.New(apperr.Transient, "notification_lost", "lost")

@@ -2,11 +2,13 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 
 	"github.com/canteen-oss/canteen/internal/apperr"
+	"github.com/canteen-oss/canteen/internal/auth"
 	"github.com/canteen-oss/canteen/internal/payment"
 )
 
@@ -68,4 +70,47 @@ func (s *server) wechatPayNotify(c *fiber.Ctx) error {
 		s.Log.ErrorContext(c.UserContext(), "payment notification not recorded", "err", err.Error(), "out_trade_no", t.OutTradeNo)
 		return fail(http.StatusInternalServerError, "try again")
 	}
+}
+
+// refundOrder refunds (part of) a paid order: staff at any time, the diner before pickup.
+// The Idempotency-Key header makes a repeated request the same refund.
+func (s *server) refundOrder(c *fiber.Ctx) error {
+	if s.Payments == nil {
+		return errNoWeChatPay
+	}
+	key := strings.Clone(c.Get(headerIdempotencyKey))
+	return withPathBody(c, idParam, http.StatusCreated, func(id int64, in payment.RefundInput) (payment.Refund, error) {
+		return s.Payments.RequestRefund(c.UserContext(), caller(c), me(c).Kind == auth.StaffKind, id, key, in)
+	})
+}
+
+// wechatRefundNotify receives WeChat Pay's refund notifications: verified like payment
+// notifications, applied once (a duplicate changes nothing), answered per WeChat's contract.
+func (s *server) wechatRefundNotify(c *fiber.Ctx) error {
+	fail := func(status int, msg string) error {
+		return c.Status(status).JSON(wechatPayFail{Code: "FAIL", Message: msg})
+	}
+	if s.Payments == nil || s.RefundNotice == nil {
+		return fail(http.StatusServiceUnavailable, "WeChat Pay is not configured")
+	}
+	req, err := adaptor.ConvertRequest(c, false)
+	if err != nil {
+		return fail(http.StatusBadRequest, "unreadable request")
+	}
+	st, err := s.RefundNotice(req)
+	if err != nil {
+		s.Log.WarnContext(c.UserContext(), "refund notification refused", "err", err.Error(), "request_id", requestID(c))
+		if apperr.KindOf(err) == apperr.Invalid {
+			return fail(http.StatusBadRequest, "verification failed")
+		}
+		return fail(http.StatusInternalServerError, "try again")
+	}
+	if _, err := s.Payments.RefundNotified(c.UserContext(), st); err != nil {
+		s.Log.ErrorContext(c.UserContext(), "refund notification not applied", "err", err.Error(), "out_refund_no", st.OutRefundNo)
+		if apperr.KindOf(err) == apperr.Invalid {
+			return fail(http.StatusBadRequest, "unknown refund")
+		}
+		return fail(http.StatusInternalServerError, "try again")
+	}
+	return c.SendStatus(http.StatusNoContent)
 }

@@ -125,9 +125,11 @@ func (s *server) routes(app *fiber.App) {
 	r("GET", "/orders/:id", dinerOr(allStaff...), s.getOrder)
 	r("POST", "/orders/:id/cancel", dinerOr(admin, ctr), s.cancelOrder)
 	r("POST", "/orders/:id/pay", dinerOnly, s.payOrder)
+	r("POST", "/orders/:id/refunds", dinerOr(admin, ctr, fin), s.refundOrder)
 
 	// WeChat Pay calls this; the notification's signature is its credential.
 	r("POST", "/payments/wechat/notify", public, s.wechatPayNotify)
+	r("POST", "/payments/wechat/refund-notify", public, s.wechatRefundNotify)
 	r("GET", "/me/allowances", dinerOnly, s.allowances)
 
 	// Audit.

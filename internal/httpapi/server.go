@@ -51,8 +51,10 @@ type Deps struct {
 	// PaymentNotice verifies (headers, timestamp, signature) and decrypts a WeChat Pay
 	// payment notification; errors of kind Invalid are refused with 400.
 	PaymentNotice func(r *http.Request) (payment.Transaction, error)
-	Demo          bool // the demo community is running: pages say so
-	Now           func() time.Time
+	// RefundNotice does the same for a refund notification.
+	RefundNotice func(r *http.Request) (payment.RefundState, error)
+	Demo         bool // the demo community is running: pages say so
+	Now          func() time.Time
 }
 
 // Options tune the HTTP server.

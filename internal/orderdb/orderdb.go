@@ -27,6 +27,7 @@ type Ledger interface {
 	Hold(ctx context.Context, db bun.IDB, communityID, orderID int64, day civil.Date, holds []funding.Hold) error
 	Commit(ctx context.Context, db bun.IDB, communityID, orderID int64) error
 	Release(ctx context.Context, db bun.IDB, communityID, orderID int64) error
+	Reverse(ctx context.Context, db bun.IDB, communityID, orderID int64, refundedFen, orderPaidTotalFen int64) error
 	Available(ctx context.Context, db bun.IDB, communityID int64, pledgeIDs []int64, day civil.Date) (map[int64]int64, error)
 }
 

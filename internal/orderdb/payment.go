@@ -7,6 +7,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/canteen-oss/canteen/internal/apperr"
 	"github.com/canteen-oss/canteen/internal/order"
 	"github.com/canteen-oss/canteen/internal/postgres"
 )
@@ -56,6 +57,46 @@ func (s *Store) MarkPaid(ctx context.Context, db bun.IDB, communityID, orderID i
 	}
 	o := r.order()
 	if err := outbox(ctx, db, communityID, "order.paid", o); err != nil {
+		return order.Order{}, err
+	}
+	return o, nil
+}
+
+// Refunded, inside the caller's transaction db, records that amountFen of a paid order
+// went back to the diner: refunded_fen grows, the order becomes refunded when all of
+// it is, the subsidy it spent is reversed in the same proportion, and an outbox row is
+// written. FailedPrecondition when the order was not paid or the amount is too much.
+func (s *Store) Refunded(ctx context.Context, db bun.IDB, communityID, orderID, amountFen int64) (order.Order, error) {
+	var r orderRow
+	err := db.NewSelect().Model(&r).Where("community_id = ? AND id = ?", communityID, orderID).For("UPDATE").Scan(ctx)
+	if postgres.IsNoRows(err) {
+		return order.Order{}, order.ErrNotFound
+	}
+	if err != nil {
+		return order.Order{}, fmt.Errorf("orderdb: lock order %d: %w", orderID, err)
+	}
+	if r.PaidAt == nil || r.RefundedFen+amountFen > r.PayFen || amountFen <= 0 {
+		return r.order(), apperr.New(apperr.FailedPrecondition, "refund_exceeds_paid", "退款超过实付金额 / the refund exceeds what was paid")
+	}
+	r.RefundedFen += amountFen
+	cols := []string{"refunded_fen"}
+	if r.RefundedFen == r.PayFen {
+		if _, err := order.Status(r.Status).Transition(order.Refunded); err != nil {
+			return r.order(), err
+		}
+		r.Status = string(order.Refunded)
+		cols = append(cols, "status")
+	}
+	if _, err := db.NewUpdate().Model(&r).Column(cols...).Set("updated_at = now()").WherePK().Exec(ctx); err != nil {
+		return order.Order{}, fmt.Errorf("orderdb: refund order %d: %w", orderID, err)
+	}
+	if r.SubsidyFen > 0 {
+		if err := s.ledger.Reverse(ctx, db, communityID, orderID, amountFen, r.PayFen); err != nil {
+			return order.Order{}, err
+		}
+	}
+	o := r.order()
+	if err := outbox(ctx, db, communityID, "order.refunded", o); err != nil {
 		return order.Order{}, err
 	}
 	return o, nil

@@ -23,10 +23,11 @@ type Options struct {
 
 // Service takes payments for orders.
 type Service struct {
-	orders Orders
-	store  Store
-	gw     Gateway
-	opt    Options
+	orders  Orders
+	store   Store
+	gw      Gateway
+	opt     Options
+	refunds RefundOptions
 }
 
 // NewService returns a Service.

@@ -23,6 +23,7 @@ import (
 // Orders moves an order to paid inside the caller's transaction (orderdb.Store).
 type Orders interface {
 	MarkPaid(ctx context.Context, db bun.IDB, communityID, orderID int64, at time.Time) (order.Order, error)
+	Refunded(ctx context.Context, db bun.IDB, communityID, orderID, amountFen int64) (order.Order, error)
 }
 
 // Store implements payment.Store.
@@ -228,8 +229,8 @@ func (s *Store) refundDue(ctx context.Context, tx bun.IDB, p paymentRow) error {
 	if len(no) > 64 {
 		no = no[:64]
 	}
-	if _, err := tx.NewRaw(`INSERT INTO refunds (community_id, order_id, payment_id, out_refund_no, amount_fen, reason, requested_by)
-		VALUES (?, ?, ?, ?, ?, 'order cancelled or expired before payment arrived', 'system')`,
+	if _, err := tx.NewRaw(`INSERT INTO refunds (community_id, order_id, payment_id, out_refund_no, amount_fen, reason, requested_by, kind)
+		VALUES (?, ?, ?, ?, ?, 'order cancelled or expired before payment arrived', 'system', 'return')`,
 		p.CommunityID, p.OrderID, p.ID, no, p.AmountFen).Exec(ctx); err != nil {
 		return err
 	}

@@ -47,3 +47,38 @@ func (c *Client) PaymentNotice(r *http.Request) (payment.Transaction, error) {
 	}
 	return transaction(t), nil
 }
+
+// Refunder returns c as the payment service's Refunder; WeChat sends refund
+// notifications to notifyURL ("" for none: the sweep queries instead).
+func (c *Client) Refunder(notifyURL string) payment.Refunder { return refunder{c, notifyURL} }
+
+type refunder struct {
+	c         *Client
+	notifyURL string
+}
+
+func (r refunder) Refund(ctx context.Context, call payment.RefundCall) (payment.RefundState, error) {
+	out, err := r.c.Refund(ctx, RefundRequest{OutTradeNo: call.OutTradeNo, OutRefundNo: call.OutRefundNo,
+		RefundFen: call.RefundFen, TotalFen: call.TotalFen, Reason: call.Reason, NotifyURL: r.notifyURL})
+	if err != nil {
+		return payment.RefundState{}, err
+	}
+	return payment.RefundState{OutRefundNo: out.OutRefundNo, RefundID: out.RefundID, Status: string(out.Status)}, nil
+}
+
+func (r refunder) QueryRefund(ctx context.Context, no string) (payment.RefundState, error) {
+	out, err := r.c.QueryRefund(ctx, no)
+	if err != nil {
+		return payment.RefundState{}, err
+	}
+	return payment.RefundState{OutRefundNo: out.OutRefundNo, RefundID: out.RefundID, Status: string(out.Status)}, nil
+}
+
+// RefundNotice verifies and decrypts a refund notification for the payment service.
+func (c *Client) RefundNotice(r *http.Request) (payment.RefundState, error) {
+	n, err := c.ParseRefundNotification(r)
+	if err != nil {
+		return payment.RefundState{}, err
+	}
+	return payment.RefundState{OutRefundNo: n.OutRefundNo, RefundID: n.RefundID, Status: string(n.Status)}, nil
+}
