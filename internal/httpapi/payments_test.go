@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -116,10 +117,15 @@ func TestPayThroughWeChatPay(t *testing.T) {
 	}
 }
 
-// payUnnoticed pays the order at WeChat while its notification is lost on the way.
+// payUnnoticed pays the diner's order at WeChat while its notification is lost on the way.
 func (e *env) payUnnoticed(id int64) string {
 	e.t.Helper()
-	e.mustJSON(e.do("POST", fmt.Sprintf("/api/v1/orders/%d/pay", id), e.tokens["diner"], ""), 200, &payParams{})
+	return e.payUnnoticedBy(e.tokens["diner"], id)
+}
+
+func (e *env) payUnnoticedBy(token string, id int64) string {
+	e.t.Helper()
+	e.mustJSON(e.do("POST", fmt.Sprintf("/api/v1/orders/%d/pay", id), token, ""), 200, &payParams{})
 	no := e.outTradeNo(id)
 	e.dropNotices.Store(true)
 	defer e.dropNotices.Store(false)
@@ -191,5 +197,212 @@ func TestSweeperFindsAPaymentWithoutNotification(t *testing.T) {
 	statuses, _ := e.payFake.Notify(context.Background(), e.outTradeNo(id), wechatpayfake.NotifyOptions{})
 	if len(statuses) != 1 || statuses[0] != 204 || e.count("SELECT count(*) FROM payments WHERE order_id = ?", id) != 1 {
 		t.Fatalf("late notification: %v", statuses)
+	}
+}
+
+// paidElderOrder places two subsidised 红烧肉 for the 特困 elder (300 each to pay, 900
+// each from the pledge) and pays it through WeChat Pay.
+func (e *env) paidElderOrder(key string) (id int64, outTradeNo string) {
+	e.t.Helper()
+	status, raw := e.placeOrder(e.tokens["elder"], key, e.lunchCart(2, ""))
+	if status != 201 {
+		e.t.Fatalf("place: %d %s", status, raw)
+	}
+	var o struct {
+		ID         int64
+		PayFen     int64 `json:"pay_fen"`
+		SubsidyFen int64 `json:"subsidy_fen"`
+	}
+	if err := json.Unmarshal([]byte(raw), &o); err != nil || o.PayFen != 2*tekunPriceFen || o.SubsidyFen != 2*(1200-tekunPriceFen) {
+		e.t.Fatalf("elder order %s", raw)
+	}
+	e.mustJSON(e.do("POST", fmt.Sprintf("/api/v1/orders/%d/pay", o.ID), e.tokens["elder"], ""), 200, &payParams{})
+	no := e.outTradeNo(o.ID)
+	if err := e.payFake.Pay(no); err != nil {
+		e.t.Fatal(err)
+	}
+	if s := e.orderStatus(o.ID); s != "paid" {
+		e.t.Fatalf("status %s", s)
+	}
+	return o.ID, no
+}
+
+func (e *env) refund(token string, id int64, key, reqBody string) (int, string) {
+	e.t.Helper()
+	resp := e.doHeader("POST", fmt.Sprintf("/api/v1/orders/%d/refunds", id), token, "application/json", reqBody, map[string]string{"Idempotency-Key": key})
+	return resp.StatusCode, body(resp)
+}
+
+func (e *env) spent() int64 {
+	var n int64
+	if err := e.db.NewRaw("SELECT coalesce(sum(spent_fen), 0) FROM pledge_balances WHERE pledge_id = ?", e.ids["pledge"]).Scan(context.Background(), &n); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+func TestPartialRefundReversesItsShareOnce(t *testing.T) {
+	e := newEnv(t, 100)
+	id, _ := e.paidElderOrder("refund-order-01")
+	spentBefore := e.spent()
+
+	status, raw := e.refund(e.tokens["elder"], id, "refund-key-0001", `{"reason":"少要一份","lines":[{"line_no":1,"qty":1}]}`)
+	if status != 201 {
+		t.Fatalf("refund: %d %s", status, raw)
+	}
+	var rf struct {
+		OutRefundNo string `json:"out_refund_no"`
+		AmountFen   int64  `json:"amount_fen"`
+	}
+	_ = json.Unmarshal([]byte(raw), &rf)
+	if rf.AmountFen != tekunPriceFen {
+		t.Fatalf("refund of one of two units: %d fen, want %d", rf.AmountFen, tekunPriceFen)
+	}
+	// The same key again is the same refund.
+	if status, raw := e.refund(e.tokens["elder"], id, "refund-key-0001", `{"reason":"少要一份","lines":[{"line_no":1,"qty":1}]}`); status != 201 || !strings.Contains(raw, rf.OutRefundNo) {
+		t.Fatalf("repeated refund: %d %s", status, raw)
+	}
+	if n := e.count("SELECT count(*) FROM refunds WHERE order_id = ?", id); n != 1 {
+		t.Fatalf("%d refunds after a repeat", n)
+	}
+	// Nothing moves until WeChat confirms; a duplicated confirmation counts once.
+	if e.spent() != spentBefore {
+		t.Fatal("the subsidy moved before WeChat confirmed the refund")
+	}
+	if err := e.payFake.SettleRefund(rf.OutRefundNo, true); err != nil {
+		t.Fatal(err)
+	}
+	statuses, err := e.payFake.NotifyRefund(context.Background(), rf.OutRefundNo, wechatpayfake.NotifyOptions{Duplicates: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range statuses {
+		if st != 204 {
+			t.Fatalf("refund notifications answered %v", statuses)
+		}
+	}
+	var refunded int64
+	if err := e.db.NewRaw("SELECT refunded_fen FROM orders WHERE id = ?", id).Scan(context.Background(), &refunded); err != nil {
+		t.Fatal(err)
+	}
+	if refunded != tekunPriceFen || e.orderStatus(id) != "paid" {
+		t.Fatalf("refunded %d, status %s; want %d and still paid (the other line stays)", refunded, e.orderStatus(id), tekunPriceFen)
+	}
+	// Half the money back reverses exactly half the subsidy.
+	if got, want := spentBefore-e.spent(), int64(1200-tekunPriceFen); got != want {
+		t.Fatalf("subsidy reversed %d fen, want %d", got, want)
+	}
+
+	// The rest, by staff: the order is refunded and all its subsidy is back.
+	status, raw = e.refund(e.tokens["admin"], id, "refund-key-0002", `{"reason":"顾客投诉"}`)
+	if status != 201 {
+		t.Fatalf("second refund: %d %s", status, raw)
+	}
+	_ = json.Unmarshal([]byte(raw), &rf)
+	if err := e.payFake.SettleRefund(rf.OutRefundNo, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.payFake.NotifyRefund(context.Background(), rf.OutRefundNo, wechatpayfake.NotifyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if e.orderStatus(id) != "refunded" || e.spent() != spentBefore-2*(1200-tekunPriceFen) {
+		t.Fatalf("after the whole refund: status %s, spent %d (was %d)", e.orderStatus(id), e.spent(), spentBefore)
+	}
+	// Nothing is left to refund.
+	if status, _ := e.refund(e.tokens["admin"], id, "refund-key-0003", `{"reason":"再退一次"}`); status < 400 {
+		t.Fatalf("a refund beyond what was paid: %d", status)
+	}
+}
+
+func TestPaymentAfterExpiryIsSentBack(t *testing.T) {
+	e := newEnv(t, 100)
+	id := e.pendingOrder("late-pay-0001")
+	no := e.payUnnoticed(id) // paid at WeChat just before the deadline; the notification is late
+	e.clock.Store(fixedNow.Add(16 * time.Minute).UnixNano())
+	if n, err := e.ordS.ExpireDue(context.Background(), 10); err != nil || n != 1 {
+		t.Fatalf("expire: %d %v", n, err)
+	}
+	statuses, err := e.payFake.Notify(context.Background(), no, wechatpayfake.NotifyOptions{})
+	if err != nil || statuses[0] != 204 {
+		t.Fatalf("late notification: %v %v", statuses, err)
+	}
+	if s := e.orderStatus(id); s != "expired" {
+		t.Fatalf("a late payment changed the order to %s", s)
+	}
+	var no2 string
+	if err := e.db.NewRaw("SELECT out_refund_no FROM refunds WHERE order_id = ? AND kind = 'return' AND status = 'requested'", id).Scan(context.Background(), &no2); err != nil {
+		t.Fatalf("no automatic refund recorded: %v", err)
+	}
+	if n, err := e.payS.SweepRefunds(context.Background(), 10); err != nil || n != 1 {
+		t.Fatalf("sweep refunds: %d %v", n, err)
+	}
+	if err := e.payFake.SettleRefund(no2, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.payFake.NotifyRefund(context.Background(), no2, wechatpayfake.NotifyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count("SELECT count(*) FROM refunds WHERE order_id = ? AND status = 'success'", id); n != 1 {
+		t.Fatalf("the automatic refund did not settle")
+	}
+	if e.orderStatus(id) != "expired" {
+		t.Fatalf("status %s", e.orderStatus(id))
+	}
+}
+
+func TestWeChatFailingNeverMarksPaidWrongly(t *testing.T) {
+	e := newEnv(t, 100)
+	id := e.pendingOrder("fail-query-0001")
+	no := e.payUnnoticed(id)
+	e.payFake.FailNext("/v3/pay/transactions/out-trade-no/"+no, 3, wechatpayfake.FailMode{Status: 503})
+	e.clock.Store(fixedNow.Add(2 * time.Minute).UnixNano())
+	res, err := e.payS.Sweep(context.Background(), 10)
+	if err != nil || res.Failed != 1 || res.Credited != 0 || e.orderStatus(id) != "pending" {
+		t.Fatalf("sweep against 503: %+v %v, status %s", res, err, e.orderStatus(id))
+	}
+	// Backoff: a minute later it is not asked again yet (the wait doubles after each query).
+	e.clock.Store(fixedNow.Add(2*time.Minute + 30*time.Second).UnixNano())
+	if res, _ := e.payS.Sweep(context.Background(), 10); res.Queried != 0 {
+		t.Fatalf("queried again within the backoff: %+v", res)
+	}
+	e.payFake.FailNext("/v3/pay/transactions/out-trade-no/"+no, 0, wechatpayfake.FailMode{})
+	e.clock.Store(fixedNow.Add(5 * time.Minute).UnixNano())
+	if res, err := e.payS.Sweep(context.Background(), 10); err != nil || res.Credited != 1 || e.orderStatus(id) != "paid" {
+		t.Fatalf("sweep once WeChat answers: %+v %v, status %s", res, err, e.orderStatus(id))
+	}
+}
+
+func TestTenConcurrentNotificationsOnePaymentOneCommit(t *testing.T) {
+	e := newEnv(t, 100)
+	status, raw := e.placeOrder(e.tokens["elder"], "concurrent-notify-1", e.lunchCart(1, ""))
+	if status != 201 {
+		t.Fatalf("place: %d %s", status, raw)
+	}
+	var o struct{ ID int64 }
+	_ = json.Unmarshal([]byte(raw), &o)
+	no := e.payUnnoticedBy(e.tokens["elder"], o.ID)
+	var wg sync.WaitGroup
+	answers := make([][]int, 10)
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers[i], _ = e.payFake.Notify(context.Background(), no, wechatpayfake.NotifyOptions{})
+		}()
+	}
+	wg.Wait()
+	for i, a := range answers {
+		if len(a) != 1 || a[0] != 204 {
+			t.Fatalf("notification %d answered %v", i, a)
+		}
+	}
+	if n := e.count("SELECT count(*) FROM payments WHERE order_id = ?", o.ID); n != 1 {
+		t.Fatalf("%d payments", n)
+	}
+	if n := e.count("SELECT count(*) FROM outbox WHERE topic = 'order.paid' AND payload->>'order_id' = ?", fmt.Sprint(o.ID)); n != 1 {
+		t.Fatalf("%d paid transitions", n)
+	}
+	if n := e.count("SELECT count(DISTINCT txn_id) FROM ledger_entries WHERE order_id = ? AND kind = 'commit'", o.ID); n != 1 {
+		t.Fatalf("%d ledger commits", n)
 	}
 }
