@@ -63,6 +63,8 @@ type system struct {
 	orders    *order.Service
 	payments  *payment.Service // nil without WeChat Pay
 	payNotice func(*http.Request) (payment.Transaction, error)
+	// refundNotice verifies a WeChat Pay refund notification.
+	refundNotice func(*http.Request) (payment.RefundState, error)
 }
 
 // open connects to PostgreSQL and Redis and builds the services.
@@ -133,7 +135,7 @@ func (s *system) httpApp(demo bool) (*httpapi.Deps, error) {
 		return nil, err
 	}
 	return &httpapi.Deps{Log: s.log, Auth: s.auth, Community: s.community, Catalog: s.catalog, Audit: s.audit,
-		Eligibility: s.elig, Funding: s.funding, Orders: s.orders, Payments: s.payments, PaymentNotice: s.payNotice,
+		Eligibility: s.elig, Funding: s.funding, Orders: s.orders, Payments: s.payments, PaymentNotice: s.payNotice, RefundNotice: s.refundNotice,
 		Ready: s.readiness(), Metrics: httpapi.NewMetrics(s.reg), Asynqmon: mon, Demo: demo}, nil
 }
 
@@ -142,6 +144,10 @@ func (s *system) handlers() jobs.Handlers {
 	if s.payments != nil {
 		h.SweepPayments = func(ctx context.Context, limit int) (int, int, error) {
 			r, err := s.payments.Sweep(ctx, limit)
+			if err != nil {
+				return r.Queried, r.Credited, err
+			}
+			_, err = s.payments.SweepRefunds(ctx, limit)
 			return r.Queried, r.Credited, err
 		}
 	}

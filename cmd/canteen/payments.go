@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/canteen-oss/canteen/internal/config"
@@ -18,12 +19,21 @@ import (
 	"github.com/canteen-oss/canteen/internal/paymentdb"
 )
 
-// usePayments builds the payment service on a WeChat Pay client.
-func (s *system) usePayments(client *wechatpay.Client, mchID, appID string) {
+// usePayments builds the payment service on a WeChat Pay client. Refund notifications
+// go to the refund-notify endpoint next to the payment notify URL; with another notify
+// URL the sweep queries refunds instead.
+func (s *system) usePayments(client *wechatpay.Client, mchID, appID, notifyURL string) {
 	orders := orderdb.New(s.db, fundingdb.NewLedger())
-	s.payments = payment.NewService(orders, paymentdb.New(s.db, orders), client.Gateway(),
-		payment.Options{Merchant: payment.Merchant{MchID: mchID, AppID: appID}})
+	store := paymentdb.New(s.db, orders)
+	refundURL := ""
+	if base, ok := strings.CutSuffix(notifyURL, "/payments/wechat/notify"); ok {
+		refundURL = base + "/payments/wechat/refund-notify"
+	}
+	s.payments = payment.NewService(orders, store, client.Gateway(),
+		payment.Options{Merchant: payment.Merchant{MchID: mchID, AppID: appID}}).
+		WithRefunds(payment.RefundOptions{Store: store, Refunder: client.Refunder(refundURL)})
 	s.payNotice = client.PaymentNotice
+	s.refundNotice = client.RefundNotice
 }
 
 // realPayments connects to WeChat Pay as configured; without a merchant id it does nothing.
@@ -51,7 +61,7 @@ func (s *system) realPayments(cfg config.Config) error {
 	if err != nil {
 		return fmt.Errorf("WeChat Pay: %w", err)
 	}
-	s.usePayments(client, p.MchID, cfg.WeChatAppID)
+	s.usePayments(client, p.MchID, cfg.WeChatAppID, p.NotifyURL)
 	return nil
 }
 
@@ -89,13 +99,13 @@ func (s *system) fakePayments(ctx context.Context, cfg config.Config) (string, e
 		host = "127.0.0.1"
 	}
 	url := "http://" + cfg.Pay.DevAddr
+	notify := "http://" + net.JoinHostPort(host, port) + "/api/v1/payments/wechat/notify"
 	client, err := wechatpay.New(wechatpay.Config{MchID: demoMchID, AppID: cfg.WeChatAppID, MerchantSerial: demoSerial,
 		MerchantKey: key, APIv3Key: demoAPIv3Key, PublicKeyID: fake.PublicKeyID(), PublicKey: fake.PublicKey(),
-		NotifyURL: "http://" + net.JoinHostPort(host, port) + "/api/v1/payments/wechat/notify", BaseURL: url,
-		HTTPTimeout: 10 * time.Second})
+		NotifyURL: notify, BaseURL: url, HTTPTimeout: 10 * time.Second})
 	if err != nil {
 		return "", err
 	}
-	s.usePayments(client, demoMchID, cfg.WeChatAppID)
+	s.usePayments(client, demoMchID, cfg.WeChatAppID, notify)
 	return url, nil
 }
