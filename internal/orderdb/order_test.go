@@ -1,6 +1,7 @@
 package orderdb_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -11,7 +12,9 @@ import (
 	"github.com/canteen-oss/canteen/internal/catalog"
 	"github.com/canteen-oss/canteen/internal/funding"
 	"github.com/canteen-oss/canteen/internal/order"
+	"github.com/canteen-oss/canteen/internal/orderdb"
 	"github.com/canteen-oss/canteen/internal/subsidy"
+	"github.com/uptrace/bun"
 )
 
 func TestQuoteAndPlaceAtTheElderPrice(t *testing.T) {
@@ -374,5 +377,40 @@ func TestDeliveryFeeIsALineAPolicyCanSubsidise(t *testing.T) {
 	f.check(err)
 	if o.Kind != order.Delivery || len(o.Lines) != 2 || o.DeliveryAddress != "幸福里 3 栋 402" {
 		t.Fatalf("order = %+v", o)
+	}
+}
+
+func TestFullRefundRestoresTheSlotWhenThePolicySaysSo(t *testing.T) {
+	for _, restore := range []bool{true, false} {
+		t.Run(fmt.Sprintf("restore=%v", restore), func(t *testing.T) {
+			f := newFixture(t)
+			f.menu(50)
+			pl := f.pledge(100_000)
+			f.policy(elderPrice(pl, 300, subsidy.Limit{Window: subsidy.PerDay, Count: 1, RestoreOnRefund: restore}))
+			elder := f.diner("o-1")
+			f.elder(elder, "19450310")
+			o, err := f.place(dinerCaller(f, elder), "refund-slot-01", f.cart(f.line("长者套餐", 1)))
+			f.check(err)
+			store := orderdb.New(f.db, f.ledger)
+			err = f.db.RunInTx(f.ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+				if _, err := store.MarkPaid(ctx, tx, f.cid, o.ID, now); err != nil {
+					return err
+				}
+				_, err := store.Refunded(ctx, tx, f.cid, o.ID, o.PayFen)
+				return err
+			})
+			f.check(err)
+			want := int64(1)
+			if restore {
+				want = 0
+			}
+			if got := f.count("SELECT used_count FROM limit_usage"); got != want {
+				t.Fatalf("used_count %d after a full refund, want %d", got, want)
+			}
+			if got := f.count("SELECT spent_fen FROM pledge_balances WHERE pledge_id = ?", pl); got != 0 {
+				t.Fatalf("spent %d after a full refund", got)
+			}
+			f.check(f.ledger.Check(f.ctx, f.db, f.cid))
+		})
 	}
 }

@@ -2,7 +2,9 @@ package orderdb
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -10,6 +12,7 @@ import (
 	"github.com/canteen-oss/canteen/internal/apperr"
 	"github.com/canteen-oss/canteen/internal/order"
 	"github.com/canteen-oss/canteen/internal/postgres"
+	"github.com/canteen-oss/canteen/internal/subsidy"
 )
 
 // Payable returns an order and the WeChat openid of the diner who placed it ("" when
@@ -95,9 +98,63 @@ func (s *Store) Refunded(ctx context.Context, db bun.IDB, communityID, orderID, 
 			return order.Order{}, err
 		}
 	}
+	if r.Status == string(order.Refunded) {
+		if err := restoreClaims(ctx, db, orderID); err != nil {
+			return order.Order{}, err
+		}
+	}
 	o := r.order()
 	if err := outbox(ctx, db, communityID, "order.refunded", o); err != nil {
 		return order.Order{}, err
 	}
 	return o, nil
+}
+
+// restoreClaims gives back, for a fully refunded order, the limit claims whose policy
+// version says RestoreOnRefund.
+func restoreClaims(ctx context.Context, db bun.IDB, orderID int64) error {
+	var claims []claimRow
+	if err := db.NewSelect().Model(&claims).Where("order_id = ? AND NOT released", orderID).Scan(ctx); err != nil {
+		return fmt.Errorf("orderdb: claims of order %d: %w", orderID, err)
+	}
+	for _, c := range claims {
+		var rules []byte
+		err := db.NewRaw(`SELECT pv.rules FROM policy_versions pv
+			WHERE pv.policy_id = ? AND pv.version = (SELECT max(policy_version) FROM order_subsidies WHERE order_id = ? AND policy_id = ?)`,
+			c.PolicyID, orderID, c.PolicyID).Scan(ctx, &rules)
+		if err != nil {
+			return fmt.Errorf("orderdb: policy of claim: %w", err)
+		}
+		var p subsidy.Policy
+		if err := json.Unmarshal(rules, &p); err != nil {
+			return fmt.Errorf("orderdb: policy rules: %w", err)
+		}
+		restore := false
+		for _, l := range p.Limits {
+			restore = restore || (l.RestoreOnRefund && windowOf(c.WindowKey) == l.Window)
+		}
+		if !restore {
+			continue
+		}
+		if _, err := db.NewRaw(`UPDATE limit_usage SET used_count = used_count - ?, used_fen = used_fen - ?
+			WHERE policy_id = ? AND diner_id = ? AND window_key = ?`, c.Count, c.Fen, c.PolicyID, c.DinerID, c.WindowKey).Exec(ctx); err != nil {
+			return err
+		}
+		if _, err := db.NewRaw("UPDATE order_claims SET released = true WHERE order_id = ? AND policy_id = ? AND window_key = ?",
+			orderID, c.PolicyID, c.WindowKey).Exec(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// windowOf tells a stored window key's kind: "2026-11-28/lunch", "2026-11-28" or "2026-11".
+func windowOf(key string) subsidy.LimitWindow {
+	switch {
+	case strings.Contains(key, "/"):
+		return subsidy.PerMeal
+	case len(key) == len("2026-11-28"):
+		return subsidy.PerDay
+	}
+	return subsidy.PerMonth
 }

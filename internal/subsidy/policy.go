@@ -133,11 +133,13 @@ func (w LimitWindow) Key(day civil.Date, p catalog.Period) string {
 
 // A Limit caps what one diner gets from a policy within a window: Count subsidised units and/or
 // AmountFen subsidy fen (0: uncapped; at least one is set). A unit that would pass a limit gets
-// nothing from the policy; it is never part-subsidised.
+// nothing from the policy; it is never part-subsidised. RestoreOnRefund gives the claim back
+// when the order is refunded in full (a cancelled or expired order always gives it back).
 type Limit struct {
-	Window    LimitWindow `json:"window"`
-	Count     int         `json:"count"`
-	AmountFen int64       `json:"amount_fen"`
+	Window          LimitWindow `json:"window"`
+	Count           int         `json:"count"`
+	AmountFen       int64       `json:"amount_fen"`
+	RestoreOnRefund bool        `json:"restore_on_refund,omitempty"`
 }
 
 // A FundingMode says how a unit's subsidy is divided among the funding parts.
