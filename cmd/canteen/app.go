@@ -65,6 +65,7 @@ type system struct {
 	payNotice func(*http.Request) (payment.Transaction, error)
 	// refundNotice verifies a WeChat Pay refund notification.
 	refundNotice func(*http.Request) (payment.RefundState, error)
+	bills        *payment.Bills
 }
 
 // open connects to PostgreSQL and Redis and builds the services.
@@ -149,6 +150,10 @@ func (s *system) handlers() jobs.Handlers {
 			}
 			_, err = s.payments.SweepRefunds(ctx, limit)
 			return r.Queried, r.Credited, err
+		}
+		h.FetchTradeBill = func(ctx context.Context) error {
+			_, err := s.bills.FetchYesterday(ctx, time.Now())
+			return err
 		}
 	}
 	return h

@@ -34,6 +34,7 @@ func (s *system) usePayments(client *wechatpay.Client, mchID, appID, notifyURL s
 		WithRefunds(payment.RefundOptions{Store: store, Refunder: client.Refunder(refundURL)})
 	s.payNotice = client.PaymentNotice
 	s.refundNotice = client.RefundNotice
+	s.bills = payment.NewBills(paymentdb.NewBillStore(s.db), client.BillGateway(), payment.BillOptions{MchID: mchID})
 }
 
 // realPayments connects to WeChat Pay as configured; without a merchant id it does nothing.

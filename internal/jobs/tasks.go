@@ -33,6 +33,9 @@ const (
 	// TypeSweepPayments asks WeChat Pay about payments that had no notification for a
 	// minute, and closes unpaid ones past their deadline.
 	TypeSweepPayments = "payment:sweep"
+	// TypeFetchTradeBill downloads yesterday's WeChat Pay trade bill, checks its SHA1 and
+	// stores it raw and parsed; it runs hourly from 10:15 and does nothing once stored.
+	TypeFetchTradeBill = "payment:fetch_trade_bill"
 )
 
 // Periodic is one scheduled task: cron spec in Asia/Shanghai.
@@ -47,6 +50,7 @@ var Schedule = []Periodic{
 	{Cron: "17 * * * *", Type: TypePurgeSessions, Queue: QueueLow},
 	{Cron: "* * * * *", Type: TypeExpireOrders, Queue: QueueCritical},
 	{Cron: "* * * * *", Type: TypeSweepPayments, Queue: QueueCritical},
+	{Cron: "15 10-23 * * *", Type: TypeFetchTradeBill, Queue: QueueLow},
 }
 
 // Handlers are the functions behind the task types.
@@ -55,6 +59,8 @@ type Handlers struct {
 	ExpireOrders  func(ctx context.Context, limit int) (int, error)
 	// SweepPayments queries at most limit payments; nil when WeChat Pay is not configured.
 	SweepPayments func(ctx context.Context, limit int) (queried, credited int, err error)
+	// FetchTradeBill stores yesterday's trade bill; nil when WeChat Pay is not configured.
+	FetchTradeBill func(ctx context.Context) error
 }
 
 // Mux returns the asynq handler table. Every handler's error is classified by retryable.
@@ -110,6 +116,15 @@ func (h Handlers) Mux(log *slog.Logger) *asynq.ServeMux {
 		}
 		if queried > 0 {
 			log.InfoContext(ctx, "payments swept", "queried", queried, "credited", credited)
+		}
+		return nil
+	})
+	mux.HandleFunc(TypeFetchTradeBill, func(ctx context.Context, _ *asynq.Task) error {
+		if h.FetchTradeBill == nil {
+			return nil
+		}
+		if err := h.FetchTradeBill(ctx); err != nil {
+			return fmt.Errorf("fetch trade bill: %w", err)
 		}
 		return nil
 	})

@@ -1,0 +1,3 @@
+DROP TABLE trade_bill_rows;
+DROP TABLE trade_bills;
+DROP FUNCTION trade_bills_immutable();
