@@ -114,3 +114,12 @@ func (s *server) wechatRefundNotify(c *fiber.Ctx) error {
 	}
 	return c.SendStatus(http.StatusNoContent)
 }
+
+// paymentsNeedingAttention lists flagged payments and payments sent back, for staff.
+func (s *server) paymentsNeedingAttention(c *fiber.Ctx) error {
+	if s.Payments == nil {
+		return c.JSON(listOf([]payment.Payment{}))
+	}
+	out, err := listed(s.Payments.NeedingAttention(c.UserContext(), me(c).CommunityID))
+	return reply(c, http.StatusOK, out, err)
+}

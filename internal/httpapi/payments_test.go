@@ -333,6 +333,16 @@ func TestPaymentAfterExpiryIsSentBack(t *testing.T) {
 	if err := e.db.NewRaw("SELECT out_refund_no FROM refunds WHERE order_id = ? AND kind = 'return' AND status = 'requested'", id).Scan(context.Background(), &no2); err != nil {
 		t.Fatalf("no automatic refund recorded: %v", err)
 	}
+	var attention struct {
+		Items []struct {
+			OrderID int64  `json:"order_id"`
+			Outcome string `json:"outcome"`
+		}
+	}
+	e.mustJSON(e.do("GET", "/api/v1/admin/payments/attention", e.tokens["finance"], ""), 200, &attention)
+	if len(attention.Items) != 1 || attention.Items[0].OrderID != id || attention.Items[0].Outcome != "refund_due" {
+		t.Fatalf("finance does not see the payment that was sent back: %+v", attention.Items)
+	}
 	if n, err := e.payS.SweepRefunds(context.Background(), 10); err != nil || n != 1 {
 		t.Fatalf("sweep refunds: %d %v", n, err)
 	}

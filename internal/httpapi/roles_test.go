@@ -94,6 +94,7 @@ var expectAccess = map[string][]string{
 	"POST /api/v1/orders/:id/pay":                  {"diner"},
 	"POST /api/v1/payments/wechat/notify":          {"public"},
 	"POST /api/v1/payments/wechat/refund-notify":   {"public"},
+	"GET /api/v1/admin/payments/attention":         {"admin", "finance"},
 	"POST /api/v1/orders/:id/refunds":              {"diner", "admin", "counter", "finance"},
 	"GET /api/v1/me/allowances":                    {"diner"},
 }

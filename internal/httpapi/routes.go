@@ -130,6 +130,7 @@ func (s *server) routes(app *fiber.App) {
 	// WeChat Pay calls this; the notification's signature is its credential.
 	r("POST", "/payments/wechat/notify", public, s.wechatPayNotify)
 	r("POST", "/payments/wechat/refund-notify", public, s.wechatRefundNotify)
+	r("GET", "/admin/payments/attention", staff(admin, fin), s.paymentsNeedingAttention)
 	r("GET", "/me/allowances", dinerOnly, s.allowances)
 
 	// Audit.

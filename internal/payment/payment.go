@@ -136,4 +136,5 @@ type Store interface {
 	MarkQueried(ctx context.Context, intentID int64, at time.Time) error
 	CloseIntent(ctx context.Context, intentID int64) error
 	PaymentsOf(ctx context.Context, orderID int64) ([]Payment, error)
+	NeedingAttention(ctx context.Context, communityID int64, limit int) ([]Payment, error)
 }

@@ -142,3 +142,9 @@ func (s *Service) Sweep(ctx context.Context, limit int) (SweepResult, error) {
 	}
 	return res, nil
 }
+
+// NeedingAttention lists the community's payments staff must look at: those flagged
+// (amount, merchant or app did not match) and those sent back (the order was cancelled).
+func (s *Service) NeedingAttention(ctx context.Context, communityID int64) ([]Payment, error) {
+	return s.store.NeedingAttention(ctx, communityID, 200)
+}

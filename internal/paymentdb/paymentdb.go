@@ -247,8 +247,28 @@ func (s *Store) PaymentsOf(ctx context.Context, orderID int64) ([]payment.Paymen
 	}
 	out := make([]payment.Payment, len(rows))
 	for i, r := range rows {
-		out[i] = payment.Payment{ID: r.ID, OrderID: r.OrderID, TransactionID: r.TransactionID, OutTradeNo: r.OutTradeNo,
-			AmountFen: r.AmountFen, Source: payment.Source(r.Source), Outcome: payment.Outcome(r.Outcome), FlagReason: r.FlagReason}
+		out[i] = r.payment()
 	}
 	return out, nil
+}
+
+// NeedingAttention implements payment.Store: the community's flagged payments and those
+// sent back, newest first.
+func (s *Store) NeedingAttention(ctx context.Context, communityID int64, limit int) ([]payment.Payment, error) {
+	var rows []paymentRow
+	err := s.db.NewSelect().Model(&rows).Where("community_id = ? AND outcome IN ('flagged', 'refund_due')", communityID).
+		OrderExpr("id DESC").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("paymentdb: payments needing attention: %w", err)
+	}
+	out := make([]payment.Payment, len(rows))
+	for i, r := range rows {
+		out[i] = r.payment()
+	}
+	return out, nil
+}
+
+func (r paymentRow) payment() payment.Payment {
+	return payment.Payment{ID: r.ID, OrderID: r.OrderID, TransactionID: r.TransactionID, OutTradeNo: r.OutTradeNo,
+		AmountFen: r.AmountFen, Source: payment.Source(r.Source), Outcome: payment.Outcome(r.Outcome), FlagReason: r.FlagReason}
 }
