@@ -2,16 +2,15 @@ package catalog_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/canteen-oss/canteen/internal/apperr/apperrtest"
+
 	"github.com/uptrace/bun"
 
-	"github.com/canteen-oss/canteen/internal/apperr"
 	"github.com/canteen-oss/canteen/internal/audit"
 	"github.com/canteen-oss/canteen/internal/auditdb"
 	"github.com/canteen-oss/canteen/internal/catalog"
@@ -162,35 +161,11 @@ func (f *fixture) audits(sc catalog.Scope, entity string) []audit.Record {
 	return recs
 }
 
-// wantErr fails unless err is an apperr of kind naming field (when field is not "").
-func wantErr(t *testing.T, err error, kind apperr.Kind, field string) {
-	t.Helper()
-	e, ok := apperr.As(err)
-	if !ok {
-		t.Fatalf("err = %v, want %s", err, kind)
-	}
-	if e.Kind != kind {
-		t.Fatalf("kind = %s, want %s (err: %v)", e.Kind, kind, err)
-	}
-	if field == "" {
-		return
-	}
-	var names []string
-	for _, fe := range e.Fields {
-		if fe.Field == field {
-			return
-		}
-		names = append(names, fe.Field)
-	}
-	t.Fatalf("fields = [%s], want %q (err: %v)", strings.Join(names, ", "), field, err)
-}
-
-func wantIs(t *testing.T, err, target error) {
-	t.Helper()
-	if !errors.Is(err, target) {
-		t.Fatalf("err = %v, want %v", err, target)
-	}
-}
+// wantErr and wantIs are the shared apperr assertions.
+var (
+	wantErr = apperrtest.Want
+	wantIs  = apperrtest.WantIs
+)
 
 func date(s string) civil.Date {
 	d, err := civil.ParseDate(s)

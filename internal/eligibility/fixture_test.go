@@ -2,18 +2,17 @@ package eligibility_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/canteen-oss/canteen/internal/apperr/apperrtest"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/uptrace/bun"
 
-	"github.com/canteen-oss/canteen/internal/apperr"
 	"github.com/canteen-oss/canteen/internal/audit"
 	"github.com/canteen-oss/canteen/internal/auditdb"
 	"github.com/canteen-oss/canteen/internal/civil"
@@ -182,35 +181,11 @@ func actions(recs []audit.Record) []string {
 	return out
 }
 
-// wantErr fails unless err is an apperr of kind naming field (when field is not "").
-func wantErr(t *testing.T, err error, kind apperr.Kind, field string) {
-	t.Helper()
-	e, ok := apperr.As(err)
-	if !ok {
-		t.Fatalf("err = %v, want %s", err, kind)
-	}
-	if e.Kind != kind {
-		t.Fatalf("kind = %s, want %s (err: %v)", e.Kind, kind, err)
-	}
-	if field == "" {
-		return
-	}
-	var names []string
-	for _, fe := range e.Fields {
-		if fe.Field == field {
-			return
-		}
-		names = append(names, fe.Field)
-	}
-	t.Fatalf("fields = [%s], want %q (err: %v)", strings.Join(names, ", "), field, err)
-}
-
-func wantIs(t *testing.T, err, target error) {
-	t.Helper()
-	if !errors.Is(err, target) {
-		t.Fatalf("err = %v, want %v", err, target)
-	}
-}
+// wantErr and wantIs are the shared apperr assertions.
+var (
+	wantErr = apperrtest.Want
+	wantIs  = apperrtest.WantIs
+)
 
 func date(s string) civil.Date {
 	d, err := civil.ParseDate(s)
