@@ -23,6 +23,7 @@ test:
 
 lint: vet fmt-check
 	$(STATICCHECK) ./...
+	go mod tidy -diff
 
 vet:
 	go vet ./...
