@@ -28,6 +28,8 @@ import (
 	"github.com/canteen-oss/canteen/internal/fundingdb"
 	"github.com/canteen-oss/canteen/internal/httpapi"
 	"github.com/canteen-oss/canteen/internal/jobs"
+	"github.com/canteen-oss/canteen/internal/kitchen"
+	"github.com/canteen-oss/canteen/internal/kitchendb"
 	"github.com/canteen-oss/canteen/internal/order"
 	"github.com/canteen-oss/canteen/internal/orderdb"
 	"github.com/canteen-oss/canteen/internal/payment"
@@ -66,6 +68,7 @@ type system struct {
 	// refundNotice verifies a WeChat Pay refund notification.
 	refundNotice func(*http.Request) (payment.RefundState, error)
 	bills        *payment.Bills
+	kitchen      *kitchen.Service
 }
 
 // open connects to PostgreSQL and Redis and builds the services.
@@ -96,6 +99,7 @@ func open(ctx context.Context, cfg config.Config, keys *secure.Keyring, log *slo
 		audit:     auditdb.New(db),
 		elig:      eligibility.NewService(eligibilitydb.New(db, keys), time.Now),
 		funding:   funding.NewService(fundingdb.New(db), time.Now),
+		kitchen:   kitchen.NewService(kitchendb.New(db), time.Now),
 	}
 	s.orders = order.NewService(s.catalog, s.elig, s.funding, orderdb.New(db, fundingdb.NewLedger()),
 		order.Options{PayTimeout: cfg.OrderPayTimeout, Now: time.Now})
@@ -141,7 +145,12 @@ func (s *system) httpApp(demo bool) (*httpapi.Deps, error) {
 }
 
 func (s *system) handlers() jobs.Handlers {
-	h := jobs.Handlers{PurgeSessions: s.auth.PurgeSessions, ExpireOrders: s.orders.ExpireDue}
+	h := jobs.Handlers{PurgeSessions: s.auth.PurgeSessions, ExpireOrders: s.orders.ExpireDue,
+		CreateTicket: func(ctx context.Context, communityID, orderID int64) error {
+			_, _, err := s.kitchen.CreateTicket(ctx, communityID, orderID)
+			return err
+		},
+		UnticketedOrders: s.kitchen.Unticketed}
 	if s.payments != nil {
 		h.SweepPayments = func(ctx context.Context, limit int) (int, int, error) {
 			r, err := s.payments.Sweep(ctx, limit)

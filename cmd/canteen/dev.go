@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/canteen-oss/canteen/internal/demo"
-	"github.com/canteen-oss/canteen/internal/jobs"
 	"github.com/canteen-oss/canteen/internal/postgres"
 	"github.com/canteen-oss/canteen/internal/secure"
 	"github.com/canteen-oss/canteen/internal/wechat/wechatfake"
@@ -97,8 +96,7 @@ func dev(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 
 	workerDone := make(chan error, 1)
 	go func() {
-		workerDone <- jobs.Run(ctx, sys.rdb, sys.handlers(), jobs.WorkerOptions{
-			Concurrency: cfg.WorkerConcurrency, ShutdownTimeout: cfg.ShutdownTimeout, Log: log})
+		workerDone <- sys.runWorker(ctx)
 	}()
 	banner(stdout, cfg.PublicURL, fakeURL, payURL, seeded)
 	httpErr := serveHTTP(ctx, sys, true, stdout)

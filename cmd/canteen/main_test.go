@@ -165,6 +165,16 @@ func TestDevEndToEnd(t *testing.T) {
 	if paid.Status != "paid" {
 		t.Fatalf("after the demo payment the order is %s", paid.Status)
 	}
+	// The paid order reaches the kitchen: outbox → relay → task → exactly one ticket.
+	deadline := time.Now().Add(20 * time.Second)
+	var pickup string
+	for pickup == "" && time.Now().Before(deadline) {
+		pickup = ticketOf(t, dbURL, placed.ID)
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !strings.HasPrefix(pickup, "A") {
+		t.Fatalf("no kitchen ticket for the paid order (pickup %q)\n%s", pickup, stderr.String())
+	}
 
 	cancel()
 	select {
@@ -336,4 +346,25 @@ func intentOf(t *testing.T, dbURL string, orderID int64) string {
 		t.Fatal(err)
 	}
 	return no
+}
+
+// ticketOf reads the pickup number of the order's ticket, "" while there is none.
+func ticketOf(t *testing.T, dbURL string, orderID int64) string {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), dbURL, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var nos []string
+	if err := db.NewRaw("SELECT pickup_no FROM tickets WHERE order_id = ?", orderID).Scan(context.Background(), &nos); err != nil {
+		t.Fatal(err)
+	}
+	if len(nos) > 1 {
+		t.Fatalf("order %d has %d tickets", orderID, len(nos))
+	}
+	if len(nos) == 0 {
+		return ""
+	}
+	return nos[0]
 }

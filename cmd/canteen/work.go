@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 
 	"github.com/canteen-oss/canteen/internal/jobs"
+	"github.com/canteen-oss/canteen/internal/kitchendb"
 )
 
 func work(ctx context.Context, getenv func(string) string, stderr io.Writer) error {
@@ -13,6 +15,21 @@ func work(ctx context.Context, getenv func(string) string, stderr io.Writer) err
 		return err
 	}
 	defer sys.close()
-	return jobs.Run(ctx, sys.rdb, sys.handlers(), jobs.WorkerOptions{
-		Concurrency: sys.cfg.WorkerConcurrency, ShutdownTimeout: sys.cfg.ShutdownTimeout, Log: sys.log})
+	return sys.runWorker(ctx)
+}
+
+// runWorker runs the task server (with the scheduler while this process leads) and the
+// outbox relay until ctx is done.
+func (s *system) runWorker(ctx context.Context) error {
+	relayDone := make(chan error, 1)
+	go func() {
+		relayDone <- jobs.RunRelay(ctx, s.rdb, kitchendb.NewOutbox(s.db), jobs.RelayOptions{Log: s.log})
+	}()
+	err := jobs.Run(ctx, s.rdb, s.handlers(), jobs.WorkerOptions{
+		Concurrency: s.cfg.WorkerConcurrency, ShutdownTimeout: s.cfg.ShutdownTimeout, Log: s.log})
+	rerr := <-relayDone
+	if errors.Is(rerr, context.Canceled) {
+		rerr = nil
+	}
+	return errors.Join(err, rerr)
 }

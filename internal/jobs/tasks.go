@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+
+	"github.com/canteen-oss/canteen/internal/kitchen"
 )
 
 // Queues and their weights: higher is served more often.
@@ -36,6 +38,12 @@ const (
 	// TypeFetchTradeBill downloads yesterday's WeChat Pay trade bill, checks its SHA1 and
 	// stores it raw and parsed; it runs hourly from 10:15 and does nothing once stored.
 	TypeFetchTradeBill = "payment:fetch_trade_bill"
+	// TypeCreateTicket makes the kitchen ticket of a paid order (payload {"order_id",
+	// "community_id"}); the outbox relay enqueues it for each order.paid row. Idempotent.
+	TypeCreateTicket = "kitchen:create_ticket"
+	// TypeRedriveTickets makes the missing tickets of orders paid over 30 s ago, so a
+	// flushed Redis or a lost task cannot leave a paid order without a ticket.
+	TypeRedriveTickets = "kitchen:redrive_tickets"
 )
 
 // Periodic is one scheduled task: cron spec in Asia/Shanghai.
@@ -51,6 +59,7 @@ var Schedule = []Periodic{
 	{Cron: "* * * * *", Type: TypeExpireOrders, Queue: QueueCritical},
 	{Cron: "* * * * *", Type: TypeSweepPayments, Queue: QueueCritical},
 	{Cron: "15 10-23 * * *", Type: TypeFetchTradeBill, Queue: QueueLow},
+	{Cron: "* * * * *", Type: TypeRedriveTickets, Queue: QueueDefault},
 }
 
 // Handlers are the functions behind the task types.
@@ -61,6 +70,10 @@ type Handlers struct {
 	SweepPayments func(ctx context.Context, limit int) (queried, credited int, err error)
 	// FetchTradeBill stores yesterday's trade bill; nil when WeChat Pay is not configured.
 	FetchTradeBill func(ctx context.Context) error
+	// CreateTicket makes the ticket of a paid order, or finds the one it has.
+	CreateTicket func(ctx context.Context, communityID, orderID int64) error
+	// UnticketedOrders lists up to limit orders paid more than age ago without a ticket.
+	UnticketedOrders func(ctx context.Context, age time.Duration, limit int) ([]kitchen.OrderRef, error)
 }
 
 // Mux returns the asynq handler table. Every handler's error is classified by retryable.
@@ -128,5 +141,6 @@ func (h Handlers) Mux(log *slog.Logger) *asynq.ServeMux {
 		}
 		return nil
 	})
+	h.handleTickets(mux, log)
 	return mux
 }

@@ -1,9 +1,15 @@
 // Package kitchen runs the kitchen side of an order: tickets (出餐单) that staff bump through
 // preparation to pickup or delivery, and the pickup numbers (取餐号) diners are called by.
-// For now it holds only the ticket lifecycle and pickup numbers.
+// Service creates tickets from paid orders and moves them, with the order following;
+// Store (kitchendb) keeps them.
 package kitchen
 
-import "github.com/canteen-oss/canteen/internal/apperr"
+import (
+	"time"
+
+	"github.com/canteen-oss/canteen/internal/apperr"
+	"github.com/canteen-oss/canteen/internal/civil"
+)
 
 // A TicketState is where a ticket is on its way to the diner. Pickup tickets go
 // new -> preparing -> ready -> picked_up; delivery tickets go
@@ -112,10 +118,23 @@ func (s TicketState) Prev(delivery bool) (TicketState, error) {
 	return "", ErrNothingToRecall
 }
 
-// A Ticket is the kitchen's copy of a paid order on its way to the diner.
+// A Ticket is the kitchen's copy of a paid order on its way to the diner. Its lines are
+// in a Card. Priority says the ticket is served first; it never says why.
 type Ticket struct {
-	State    TicketState
-	Delivery bool // delivered to the door instead of collected at the counter
+	ID             int64
+	CommunityID    int64
+	CanteenID      int64
+	OrderID        int64
+	Day            civil.Date // Asia/Shanghai
+	Period         string     // breakfast, lunch or dinner
+	Pickup         string     // pickup number, "A023"
+	State          TicketState
+	Delivery       bool   // delivered to the door instead of collected at the counter
+	Notes          string // the lines' notes, "红烧肉: 少辣; 米饭: 软一点"
+	Priority       bool   // served first (the order had a subsidy part)
+	Reprints       int
+	CreatedAt      time.Time
+	StateChangedAt time.Time
 }
 
 // NewTicket returns a ticket in state new.
