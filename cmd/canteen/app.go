@@ -69,6 +69,8 @@ type system struct {
 	refundNotice func(*http.Request) (payment.RefundState, error)
 	bills        *payment.Bills
 	kitchen      *kitchen.Service
+	// demo fakes' URLs, for the diner page's demo login and payment (dev only)
+	demoWeChatURL, demoPayURL string
 }
 
 // open connects to PostgreSQL and Redis and builds the services.
@@ -141,6 +143,7 @@ func (s *system) httpApp(demo bool) (*httpapi.Deps, error) {
 	}
 	return &httpapi.Deps{Log: s.log, Auth: s.auth, Community: s.community, Catalog: s.catalog, Audit: s.audit,
 		Eligibility: s.elig, Funding: s.funding, Orders: s.orders, Payments: s.payments, PaymentNotice: s.payNotice, RefundNotice: s.refundNotice,
+		DemoWeChatURL: s.demoWeChatURL, DemoPayURL: s.demoPayURL,
 		Ready: s.readiness(), Metrics: httpapi.NewMetrics(s.reg), Asynqmon: mon, Demo: demo}, nil
 }
 

@@ -70,6 +70,7 @@ func dev(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
+	sys.demoWeChatURL, sys.demoPayURL = fakeURL, payURL
 	m, err := postgres.NewMigrator(sys.db)
 	if err != nil {
 		return err
@@ -108,6 +109,7 @@ func banner(w io.Writer, base, fakeURL, payURL string, r demo.Result) {
 	base = strings.TrimRight(base, "/")
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n  canteen is running with the DEMO community (演示社区)\n\n")
+	fmt.Fprintf(&b, "  Diner page      %s/m/   (demo login as openid %q; demo payment)\n", base, demo.ElderOpenID)
 	fmt.Fprintf(&b, "  API docs        %s/docs\n", base)
 	fmt.Fprintf(&b, "  OpenAPI         %s/openapi.yaml\n", base)
 	fmt.Fprintf(&b, "  Today's menus   %s/api/v1/communities/%d/canteens/%d/menus\n", base, r.CommunityID, r.CanteenID)

@@ -127,7 +127,7 @@ func newEnv(t *testing.T, loginLimit int) *env {
 		t.Fatal(err)
 	}
 	e.base = "http://" + ln.Addr().String()
-	pay, payFake := newPay(t, e.base+"/api/v1/payments/wechat/notify", clock)
+	pay, payFake, payURL := newPay(t, e.base+"/api/v1/payments/wechat/notify", clock)
 	e.payFake = payFake
 	payStore := paymentdb.New(db, orderdb.New(db, fundingdb.NewLedger()))
 	payS := payment.NewService(orderdb.New(db, fundingdb.NewLedger()), payStore,
@@ -140,6 +140,7 @@ func newEnv(t *testing.T, loginLimit int) *env {
 		Auth: authS, Community: comS, Catalog: catS, Audit: auditdb.New(db),
 		Eligibility: eligS, Funding: fundS, Orders: ordS,
 		Payments:     payS,
+		DemoPayURL:   payURL,
 		RefundNotice: pay.RefundNotice,
 		PaymentNotice: func(r *http.Request) (payment.Transaction, error) {
 			if e.dropNotices.Load() { // a notification lost on the way
@@ -487,7 +488,7 @@ var (
 
 // newPay starts a fake WeChat Pay and returns the real SDK client talking to it, with
 // notifications sent to notifyURL.
-func newPay(t *testing.T, notifyURL string, clock func() time.Time) (*wechatpay.Client, *wechatpayfake.Server) {
+func newPay(t *testing.T, notifyURL string, clock func() time.Time) (*wechatpay.Client, *wechatpayfake.Server, string) {
 	t.Helper()
 	merchantKeyOnce.Do(func() {
 		var err error
@@ -505,7 +506,7 @@ func newPay(t *testing.T, notifyURL string, clock func() time.Time) (*wechatpay.
 	if err != nil {
 		t.Fatal(err)
 	}
-	return client, fake
+	return client, fake, url
 }
 
 const testAPIv3Key = "test-apiv3-key-0123456789abcdef0"

@@ -15,6 +15,7 @@ func (s *server) routes(app *fiber.App) {
 	app.Get("/openapi.yaml", s.openapiYAML)
 	app.Get("/openapi.json", s.openapiJSON)
 	app.Get("/docs", s.docsPage)
+	app.Get("/m*", s.dinerPage) // the diner web page: /m/, its script, style and config.json
 	if s.Asynqmon != nil {
 		app.Use("/admin/asynq", s.basicAdmin, s.asynqmon())
 	}

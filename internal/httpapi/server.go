@@ -54,7 +54,11 @@ type Deps struct {
 	// RefundNotice does the same for a refund notification.
 	RefundNotice func(r *http.Request) (payment.RefundState, error)
 	Demo         bool // the demo community is running: pages say so
-	Now          func() time.Time
+	// DemoWeChatURL and DemoPayURL are the base URLs of the fake WeChat and fake WeChat
+	// Pay, set in demo mode only: the diner page (/m/) logs in and pays through them.
+	DemoWeChatURL string
+	DemoPayURL    string
+	Now           func() time.Time
 }
 
 // Options tune the HTTP server.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -17,27 +16,28 @@ import (
 // up to limit unsent rows, oldest first and skipping rows another relay holds, and marks
 // the rows send accepted as sent, in one transaction.
 type Outbox interface {
-	Relay(ctx context.Context, limit int, send func(ctx context.Context, id, communityID int64, topic string, payload []byte) error) (int, error)
+	Relay(ctx context.Context, limit int, send func(ctx context.Context, key string, communityID int64, topic string, payload []byte) error) (int, error)
 }
 
 // relayBatch is how many outbox rows one relay transaction takes.
 const relayBatch = 100
 
 // RelayOutbox carries every unsent outbox row to asynq, in batches, and returns how many
-// rows it marked sent. Each row becomes at most one task: its TaskID is "outbox-<id>",
-// kept for 24 h after completion, and ErrTaskIDConflict counts as sent. An order.paid row
+// rows it marked sent. Each row becomes at most one task: its TaskID is "outbox-<key>"
+// (the row's id and creation time, so that rows of another database sharing the Redis
+// never collide), kept for 24 h after completion, and ErrTaskIDConflict counts as sent. An order.paid row
 // becomes a TypeCreateTicket task; rows of topics no task consumes yet (order.placed,
 // order.cancelled, order.ready ...) are marked sent without a task.
 func RelayOutbox(ctx context.Context, ob Outbox, client *asynq.Client) (int, error) {
-	send := func(ctx context.Context, id, communityID int64, topic string, payload []byte) error {
+	send := func(ctx context.Context, key string, communityID int64, topic string, payload []byte) error {
 		task, err := outboxTask(communityID, topic, payload)
 		if err != nil || task == nil {
 			return err
 		}
-		_, err = client.EnqueueContext(ctx, task, asynq.TaskID("outbox-"+strconv.FormatInt(id, 10)),
+		_, err = client.EnqueueContext(ctx, task, asynq.TaskID("outbox-"+key),
 			asynq.Retention(24*time.Hour), asynq.Queue(QueueDefault), asynq.MaxRetry(10))
 		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
-			return fmt.Errorf("enqueue outbox row %d: %w", id, err)
+			return fmt.Errorf("enqueue outbox row %s: %w", key, err)
 		}
 		return nil
 	}

@@ -141,7 +141,7 @@ func TestRelayEnqueuesEachOutboxRowOnce(t *testing.T) {
 		t.Fatalf("%d tasks; want %d, one per order.paid row", len(tasks), len(paidRows))
 	}
 	for _, id := range paidRows {
-		info, err := insp.GetTaskInfo(QueueDefault, fmt.Sprintf("outbox-%d", id))
+		info, err := insp.GetTaskInfo(QueueDefault, w.taskID(id))
 		if err != nil || info.Type != TypeCreateTicket {
 			t.Fatalf("task of outbox row %d: %+v, %v", id, info, err)
 		}
@@ -150,7 +150,7 @@ func TestRelayEnqueuesEachOutboxRowOnce(t *testing.T) {
 			t.Fatalf("payload %s", info.Payload)
 		}
 	}
-	if _, err := insp.GetTaskInfo(QueueDefault, fmt.Sprintf("outbox-%d", placed)); err == nil {
+	if _, err := insp.GetTaskInfo(QueueDefault, w.taskID(placed)); err == nil {
 		t.Fatal("order.placed has no consumer and must not become a task")
 	}
 }
@@ -227,4 +227,14 @@ func TestChaosFlushedRedisStillTicketsEveryPaidOrder(t *testing.T) {
 	if unticketed, _ := svc.Unticketed(w.ctx, 0, 100); len(unticketed) != 0 {
 		t.Fatalf("still unticketed: %+v", unticketed)
 	}
+}
+
+// taskID is the TaskID the relay gives outbox row id.
+func (w *world) taskID(id int64) string {
+	w.t.Helper()
+	var created time.Time
+	if err := w.db.NewRaw("SELECT created_at FROM outbox WHERE id = ?", id).Scan(w.ctx, &created); err != nil {
+		w.t.Fatal(err)
+	}
+	return fmt.Sprintf("outbox-%d-%d", id, created.UnixMicro())
 }

@@ -342,10 +342,20 @@ func (s *Server) demoPay(w http.ResponseWriter, r *http.Request) {
 	}
 	var req struct {
 		OutTradeNo string `json:"out_trade_no"`
+		PrepayID   string `json:"prepay_id"` // what a page holding wx.requestPayment's package knows
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil || req.OutTradeNo == "" {
-		writeError(w, http.StatusBadRequest, "PARAM_ERROR", "需要 out_trade_no")
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil || (req.OutTradeNo == "" && req.PrepayID == "") {
+		writeError(w, http.StatusBadRequest, "PARAM_ERROR", "需要 out_trade_no 或 prepay_id")
 		return
+	}
+	if req.OutTradeNo == "" {
+		s.mu.Lock()
+		for no, o := range s.orders {
+			if o.PrepayID == req.PrepayID {
+				req.OutTradeNo = no
+			}
+		}
+		s.mu.Unlock()
 	}
 	err := s.Pay(req.OutTradeNo)
 	switch {
