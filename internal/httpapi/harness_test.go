@@ -40,6 +40,8 @@ import (
 	"github.com/canteen-oss/canteen/internal/fundingdb"
 	"github.com/canteen-oss/canteen/internal/httpapi"
 	"github.com/canteen-oss/canteen/internal/jobs"
+	"github.com/canteen-oss/canteen/internal/kitchen"
+	"github.com/canteen-oss/canteen/internal/kitchendb"
 	"github.com/canteen-oss/canteen/internal/order"
 	"github.com/canteen-oss/canteen/internal/orderdb"
 	"github.com/canteen-oss/canteen/internal/payment"
@@ -88,6 +90,7 @@ type env struct {
 	clock         *atomic.Int64 // unix nanoseconds
 	payS          *payment.Service
 	ordS          *order.Service
+	kitS          *kitchen.Service
 }
 
 func newEnv(t *testing.T, loginLimit int) *env {
@@ -127,6 +130,7 @@ func newEnv(t *testing.T, loginLimit int) *env {
 		t.Fatal(err)
 	}
 	e.base = "http://" + ln.Addr().String()
+	e.kitS = kitchen.NewService(kitchendb.New(db), clock)
 	pay, payFake, payURL := newPay(t, e.base+"/api/v1/payments/wechat/notify", clock)
 	e.payFake = payFake
 	payStore := paymentdb.New(db, orderdb.New(db, fundingdb.NewLedger()))
@@ -140,6 +144,7 @@ func newEnv(t *testing.T, loginLimit int) *env {
 		Auth: authS, Community: comS, Catalog: catS, Audit: auditdb.New(db),
 		Eligibility: eligS, Funding: fundS, Orders: ordS,
 		Payments:     payS,
+		Kitchen:      e.kitS,
 		DemoPayURL:   payURL,
 		RefundNotice: pay.RefundNotice,
 		PaymentNotice: func(r *http.Request) (payment.Transaction, error) {

@@ -132,6 +132,16 @@ func (s *server) routes(app *fiber.App) {
 	r("POST", "/payments/wechat/notify", public, s.wechatPayNotify)
 	r("POST", "/payments/wechat/refund-notify", public, s.wechatRefundNotify)
 	r("GET", "/admin/payments/attention", staff(admin, fin), s.paymentsNeedingAttention)
+
+	// The kitchen: open tickets, bump and recall, reprint, the production board; the
+	// dining room's pickup board is public and shows numbers only.
+	kit := auth.Kitchen
+	r("GET", "/kitchen/canteens/:id/tickets", staff(kit, admin), s.openTickets)
+	r("GET", "/kitchen/canteens/:id/board", staff(kit, admin), s.productionBoard)
+	r("POST", "/kitchen/tickets/:id/bump", staff(kit), s.moveTicket(false))
+	r("POST", "/kitchen/tickets/:id/recall", staff(kit), s.moveTicket(true))
+	r("POST", "/kitchen/tickets/:id/reprint", staff(kit), s.reprintTicket)
+	r("GET", "/communities/:communityID/canteens/:canteenID/pickup", public, s.pickupBoard)
 	r("GET", "/me/allowances", dinerOnly, s.allowances)
 
 	// Audit.

@@ -22,6 +22,7 @@ import (
 	"github.com/canteen-oss/canteen/internal/community"
 	"github.com/canteen-oss/canteen/internal/eligibility"
 	"github.com/canteen-oss/canteen/internal/funding"
+	"github.com/canteen-oss/canteen/internal/kitchen"
 	"github.com/canteen-oss/canteen/internal/order"
 	"github.com/canteen-oss/canteen/internal/payment"
 )
@@ -48,6 +49,7 @@ type Deps struct {
 	Metrics     *Metrics
 	Asynqmon    http.Handler // mounted at /admin/asynq behind admin login; nil leaves it out
 	Payments    *payment.Service
+	Kitchen     *kitchen.Service
 	// PaymentNotice verifies (headers, timestamp, signature) and decrypts a WeChat Pay
 	// payment notification; errors of kind Invalid are refused with 400.
 	PaymentNotice func(r *http.Request) (payment.Transaction, error)
