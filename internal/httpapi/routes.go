@@ -16,6 +16,8 @@ func (s *server) routes(app *fiber.App) {
 	app.Get("/openapi.json", s.openapiJSON)
 	app.Get("/docs", s.docsPage)
 	app.Get("/m*", s.dinerPage) // the diner web page: /m/, its script, style and config.json
+	app.Get("/kitchen*", s.screenPage("/kitchen")) // the kitchen screen: /kitchen/, its script and style
+	app.Get("/pickup*", s.screenPage("/pickup"))   // the dining room's pickup board
 	if s.Asynqmon != nil {
 		app.Use("/admin/asynq", s.basicAdmin, s.asynqmon())
 	}
@@ -138,6 +140,8 @@ func (s *server) routes(app *fiber.App) {
 	kit := auth.Kitchen
 	r("GET", "/kitchen/canteens/:id/tickets", staff(kit, admin), s.openTickets)
 	r("GET", "/kitchen/canteens/:id/board", staff(kit, admin), s.productionBoard)
+	// Server-Sent Events for kitchen screens; the token may come as ?access_token=.
+	v1.Get("/kitchen/canteens/:id/stream", s.streamGuard(staff(kit, admin)), s.kitchenStream)
 	r("POST", "/kitchen/tickets/:id/bump", staff(kit), s.moveTicket(false))
 	r("POST", "/kitchen/tickets/:id/recall", staff(kit), s.moveTicket(true))
 	r("POST", "/kitchen/tickets/:id/reprint", staff(kit), s.reprintTicket)

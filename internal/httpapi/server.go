@@ -50,6 +50,10 @@ type Deps struct {
 	Asynqmon    http.Handler // mounted at /admin/asynq behind admin login; nil leaves it out
 	Payments    *payment.Service
 	Kitchen     *kitchen.Service
+	// Hub carries ticket changes to kitchen screens (GET …/kitchen/canteens/:id/stream);
+	// cmd feeds it from kitchendb.Listen and closes it before shutdown. Nil: no live
+	// updates (the stream answers 503 and screens fall back to polling).
+	Hub *Hub
 	// PaymentNotice verifies (headers, timestamp, signature) and decrypts a WeChat Pay
 	// payment notification; errors of kind Invalid are refused with 400.
 	PaymentNotice func(r *http.Request) (payment.Transaction, error)
