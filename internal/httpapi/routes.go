@@ -141,7 +141,7 @@ func (s *server) routes(app *fiber.App) {
 	r("GET", "/kitchen/canteens/:id/tickets", staff(kit, admin), s.openTickets)
 	r("GET", "/kitchen/canteens/:id/board", staff(kit, admin), s.productionBoard)
 	// Server-Sent Events for kitchen screens; the token may come as ?access_token=.
-	v1.Get("/kitchen/canteens/:id/stream", s.streamGuard(staff(kit, admin)), s.kitchenStream)
+	v1.Add("GET", "/kitchen/canteens/:id/stream", s.streamGuard(staff(kit, admin)), s.kitchenStream)
 	r("POST", "/kitchen/tickets/:id/bump", staff(kit), s.moveTicket(false))
 	r("POST", "/kitchen/tickets/:id/recall", staff(kit), s.moveTicket(true))
 	r("POST", "/kitchen/tickets/:id/reprint", staff(kit), s.reprintTicket)
