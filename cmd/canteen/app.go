@@ -143,7 +143,7 @@ func (s *system) httpApp(demo bool) (*httpapi.Deps, error) {
 	}
 	return &httpapi.Deps{Log: s.log, Auth: s.auth, Community: s.community, Catalog: s.catalog, Audit: s.audit,
 		Eligibility: s.elig, Funding: s.funding, Orders: s.orders, Payments: s.payments, PaymentNotice: s.payNotice, RefundNotice: s.refundNotice,
-		DemoWeChatURL: s.demoWeChatURL, DemoPayURL: s.demoPayURL, Kitchen: s.kitchen,
+		DemoWeChatURL: s.demoWeChatURL, DemoPayURL: s.demoPayURL, Kitchen: s.kitchen, Hub: httpapi.NewHub(),
 		Ready: s.readiness(), Metrics: httpapi.NewMetrics(s.reg), Asynqmon: mon, Demo: demo}, nil
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/canteen-oss/canteen/internal/config"
 	"github.com/canteen-oss/canteen/internal/httpapi"
+	"github.com/canteen-oss/canteen/internal/kitchendb"
 )
 
 func printConfig(log interface{ Info(string, ...any) }, cfg config.Config, getenv func(string) string) {
@@ -59,6 +60,14 @@ func serveHTTP(ctx context.Context, sys *system, demo bool, stdout io.Writer) er
 	if err != nil {
 		return fmt.Errorf("listen on CANTEEN_HTTP_ADDR %s: %w", sys.cfg.HTTPAddr, err)
 	}
+	// Kitchen screens follow PostgreSQL's ticket notifications through the hub.
+	lctx, stopListen := context.WithCancel(ctx)
+	defer stopListen()
+	go func() {
+		if err := kitchendb.Listen(lctx, sys.cfg.DatabaseURL, deps.Hub.Publish); err != nil {
+			sys.log.Error("kitchen listener stopped", "err", err.Error())
+		}
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- app.Listener(ln) }()
 	sys.log.Info("http listening", "addr", ln.Addr().String())
@@ -68,6 +77,7 @@ func serveHTTP(ctx context.Context, sys *system, demo bool, stdout io.Writer) er
 	case <-ctx.Done():
 	}
 	sys.log.Info("http shutting down")
+	deps.Hub.Close() // open streams end, or shutdown would wait for them
 	if err := app.ShutdownWithTimeout(sys.cfg.ShutdownTimeout); err != nil {
 		return fmt.Errorf("http shutdown: %w", err)
 	}

@@ -91,11 +91,13 @@ type env struct {
 	payS          *payment.Service
 	ordS          *order.Service
 	kitS          *kitchen.Service
+	dsn           string       // the test database, for a kitchendb.Listen of its own
+	hub           *httpapi.Hub // the kitchen screens' stream hub
 }
 
 func newEnv(t *testing.T, loginLimit int) *env {
 	t.Helper()
-	db, _ := pgtest.New(t)
+	db, dsn := pgtest.New(t)
 	rdb := redistest.New(t)
 	fake := wechatfake.New(testAppID, testSecret)
 	url, closeFake := fake.Start()
@@ -123,7 +125,8 @@ func newEnv(t *testing.T, loginLimit int) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, db: db, fake: fake, authS: authS, catS: catS, eligS: eligS, fundS: fundS,
-		tokens: map[string]string{}, ids: map[string]int64{}, clock: &nanos}
+		tokens: map[string]string{}, ids: map[string]int64{}, clock: &nanos,
+		dsn: dsn, hub: httpapi.NewHub()}
 	// The API listens before it is built, so WeChat Pay's notify URL can point at it.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -145,6 +148,7 @@ func newEnv(t *testing.T, loginLimit int) *env {
 		Eligibility: eligS, Funding: fundS, Orders: ordS,
 		Payments:     payS,
 		Kitchen:      e.kitS,
+		Hub:          e.hub,
 		DemoPayURL:   payURL,
 		RefundNotice: pay.RefundNotice,
 		PaymentNotice: func(r *http.Request) (payment.Transaction, error) {
@@ -162,7 +166,7 @@ func newEnv(t *testing.T, loginLimit int) *env {
 		},
 	}, httpapi.Options{BodyLimit: 64 << 10, RequestTimeout: 5 * time.Second})
 	go func() { _ = e.app.Listener(ln) }()
-	t.Cleanup(func() { _ = e.app.ShutdownWithTimeout(time.Second) })
+	t.Cleanup(func() { e.hub.Close(); _ = e.app.ShutdownWithTimeout(time.Second) })
 	e.seed(comS, catS)
 	e.seedFunding()
 	return e

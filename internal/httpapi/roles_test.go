@@ -97,6 +97,7 @@ var expectAccess = map[string][]string{
 	"GET /api/v1/admin/payments/attention":                            {"admin", "finance"},
 	"GET /api/v1/kitchen/canteens/:id/tickets":                        {"kitchen", "admin"},
 	"GET /api/v1/kitchen/canteens/:id/board":                          {"kitchen", "admin"},
+	"GET /api/v1/kitchen/canteens/:id/stream":                         {"kitchen", "admin"},
 	"POST /api/v1/kitchen/tickets/:id/bump":                           {"kitchen"},
 	"POST /api/v1/kitchen/tickets/:id/recall":                         {"kitchen"},
 	"POST /api/v1/kitchen/tickets/:id/reprint":                        {"kitchen"},

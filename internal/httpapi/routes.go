@@ -15,7 +15,7 @@ func (s *server) routes(app *fiber.App) {
 	app.Get("/openapi.yaml", s.openapiYAML)
 	app.Get("/openapi.json", s.openapiJSON)
 	app.Get("/docs", s.docsPage)
-	app.Get("/m*", s.dinerPage) // the diner web page: /m/, its script, style and config.json
+	app.Get("/m*", s.dinerPage)                    // the diner web page: /m/, its script, style and config.json
 	app.Get("/kitchen*", s.screenPage("/kitchen")) // the kitchen screen: /kitchen/, its script and style
 	app.Get("/pickup*", s.screenPage("/pickup"))   // the dining room's pickup board
 	if s.Asynqmon != nil {

@@ -141,6 +141,10 @@ func (s *server) accessLog(c *fiber.Ctx) error {
 	if s.Metrics != nil {
 		s.Metrics.observe(c.Method(), route, status, elapsed)
 	}
+	size := -1 // a stream: Body() would wait for its end
+	if !c.Response().IsBodyStream() {
+		size = len(c.Response().Body())
+	}
 	level := slog.LevelInfo
 	if status >= 500 {
 		level = slog.LevelError
@@ -148,7 +152,7 @@ func (s *server) accessLog(c *fiber.Ctx) error {
 	s.Log.Log(c.UserContext(), level, "http",
 		"method", c.Method(), "path", c.Path(), "route", route, "status", status,
 		"duration_ms", strconv.FormatFloat(float64(elapsed.Microseconds())/1000, 'f', 2, 64),
-		"bytes", len(c.Response().Body()), "ip", c.IP(), "request_id", requestID(c))
+		"bytes", size, "ip", c.IP(), "request_id", requestID(c))
 	return nil
 }
 
