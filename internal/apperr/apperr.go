@@ -88,11 +88,20 @@ func Wrap(err error, kind Kind, code, detail string) *Error {
 	return &Error{Kind: kind, Code: code, Detail: detail, Err: err}
 }
 
-// KindOf returns the kind of the first *Error in err's chain, or Internal.
+// KindOf returns the kind of the first *Error in err's chain. A database error that a
+// retry can fix — a serialization failure or a deadlock, recognised by its SQLSTATE —
+// is Transient; anything else is Internal.
 func KindOf(err error) Kind {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Kind
+	}
+	var st interface{ SQLState() string }
+	if errors.As(err, &st) {
+		switch st.SQLState() {
+		case "40001", "40P01": // serialization_failure, deadlock_detected
+			return Transient
+		}
 	}
 	return Internal
 }

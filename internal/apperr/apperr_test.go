@@ -36,3 +36,16 @@ func TestFields(t *testing.T) {
 		t.Fatalf("got %#v", err)
 	}
 }
+
+type sqlErr string
+
+func (e sqlErr) Error() string    { return "sql error " + string(e) }
+func (e sqlErr) SQLState() string { return string(e) }
+
+func TestDatabaseRetryableErrorsAreTransient(t *testing.T) {
+	for code, want := range map[string]Kind{"40001": Transient, "40P01": Transient, "23505": Internal} {
+		if got := KindOf(fmt.Errorf("store: %w", sqlErr(code))); got != want {
+			t.Errorf("SQLSTATE %s: kind %v, want %v", code, got, want)
+		}
+	}
+}

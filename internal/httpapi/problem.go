@@ -76,6 +76,10 @@ func (s *server) errorHandler(c *fiber.Ctx, err error) error {
 		}
 	}
 	ae, ok := apperr.As(err)
+	if !ok && apperr.KindOf(err) == apperr.Transient { // a deadlock or serialization failure
+		s.Log.WarnContext(c.UserContext(), "request failed, retryable", "err", err.Error(), "request_id", requestID(c))
+		return s.writeProblem(c, http.StatusServiceUnavailable, apperr.New(apperr.Transient, "try_again", "系统繁忙，请重试 / busy, please try again"))
+	}
 	if !ok || ae.Kind == apperr.Internal {
 		s.Log.ErrorContext(c.UserContext(), "request failed", "err", err.Error(),
 			"method", c.Method(), "path", c.Path(), "request_id", requestID(c))
