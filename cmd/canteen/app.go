@@ -19,6 +19,7 @@ import (
 	"github.com/canteen-oss/canteen/internal/authdb"
 	"github.com/canteen-oss/canteen/internal/catalog"
 	"github.com/canteen-oss/canteen/internal/catalogdb"
+	"github.com/canteen-oss/canteen/internal/civil"
 	"github.com/canteen-oss/canteen/internal/community"
 	"github.com/canteen-oss/canteen/internal/communitydb"
 	"github.com/canteen-oss/canteen/internal/config"
@@ -69,6 +70,7 @@ type system struct {
 	refundNotice func(*http.Request) (payment.RefundState, error)
 	bills        *payment.Bills
 	kitchen      *kitchen.Service
+	wechat       *wechat.Client
 	// demo fakes' URLs, for the diner page's demo login and payment (dev only)
 	demoWeChatURL, demoPayURL string
 }
@@ -102,6 +104,7 @@ func open(ctx context.Context, cfg config.Config, keys *secure.Keyring, log *slo
 		elig:      eligibility.NewService(eligibilitydb.New(db, keys), time.Now),
 		funding:   funding.NewService(fundingdb.New(db), time.Now),
 		kitchen:   kitchen.NewService(kitchendb.New(db), time.Now),
+		wechat:    wx,
 	}
 	s.orders = order.NewService(s.catalog, s.elig, s.funding, orderdb.New(db, fundingdb.NewLedger()),
 		order.Options{PayTimeout: cfg.OrderPayTimeout, Now: time.Now})
@@ -154,6 +157,16 @@ func (s *system) handlers() jobs.Handlers {
 			return err
 		},
 		UnticketedOrders: s.kitchen.Unticketed}
+	if tpl := s.cfg.ReadyTemplateID; tpl != "" {
+		store := orderdb.New(s.db, fundingdb.NewLedger())
+		h.NotifyReady = func(ctx context.Context, communityID, orderID int64) error {
+			return s.orders.NotifyReady(ctx, store, communityID, orderID, func(ctx context.Context, m order.ReadyMessage) error {
+				return s.wechat.SendSubscribe(ctx, wechat.Message{ToUser: m.OpenID, TemplateID: tpl, Lang: "zh_CN",
+					Page: fmt.Sprintf("pages/order/detail?id=%d", m.OrderID), Data: map[string]string{
+						"character_string1": m.Pickup, "thing2": m.Dishes, "time3": m.ReadyAt.In(civil.Shanghai()).Format("2006-01-02 15:04")}})
+			})
+		}
+	}
 	if s.payments != nil {
 		h.SweepPayments = func(ctx context.Context, limit int) (int, int, error) {
 			r, err := s.payments.Sweep(ctx, limit)

@@ -50,6 +50,9 @@ func dev(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		}()
 		fakeURL = "http://" + cfg.DevHTTPAddrFake
 		cfg.WeChatBaseURL, cfg.WeChatAppID, cfg.WeChatSecret = fakeURL, demoAppID, demoSecret
+		if cfg.ReadyTemplateID == "" {
+			cfg.ReadyTemplateID = "demo-meal-ready"
+		}
 	}
 	printConfig(log, cfg, getenv)
 

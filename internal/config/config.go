@@ -38,6 +38,7 @@ type Config struct {
 	DataOldKeys       []string
 	OrderPayTimeout   time.Duration // how long an unpaid order keeps its subsidy, supply and limit slot
 	Pay               WeChatPay
+	ReadyTemplateID   string // subscribe-message template of "meal ready"; empty: none is sent
 }
 
 // WeChatPay is the merchant's WeChat Pay (APIv3) configuration. Empty MchID: no WeChat Pay
@@ -212,6 +213,8 @@ var Vars = []Var{
 			}
 			return nil
 		}},
+	{Name: "CANTEEN_WECHAT_READY_TEMPLATE", Default: "", Help: "subscribe-message template id of \"meal ready\" (keys character_string1 pickup number, thing2 dishes, time3 time); empty: not sent",
+		set: str(func(c *Config) *string { return &c.ReadyTemplateID })},
 	{Name: "CANTEEN_DEV_WECHAT_ADDR", Default: "127.0.0.1:8091", Help: "dev only: listen address of the fake WeChat server",
 		set: str(func(c *Config) *string { return &c.DevHTTPAddrFake })},
 }

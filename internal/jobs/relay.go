@@ -26,7 +26,8 @@ const relayBatch = 100
 // rows it marked sent. Each row becomes at most one task: its TaskID is "outbox-<key>"
 // (the row's id and creation time, so that rows of another database sharing the Redis
 // never collide), kept for 24 h after completion, and ErrTaskIDConflict counts as sent. An order.paid row
-// becomes a TypeCreateTicket task; rows of topics no task consumes yet (order.placed,
+// becomes a TypeCreateTicket task and an order.ready row a TypeMealReady task; rows of
+// topics no task consumes yet (order.placed,
 // order.cancelled, order.ready ...) are marked sent without a task.
 func RelayOutbox(ctx context.Context, ob Outbox, client *asynq.Client) (int, error) {
 	send := func(ctx context.Context, key string, communityID int64, topic string, payload []byte) error {
@@ -57,20 +58,20 @@ func RelayOutbox(ctx context.Context, ob Outbox, client *asynq.Client) (int, err
 // outboxTask returns the task an outbox row stands for, or nil when no task consumes its
 // topic.
 func outboxTask(communityID int64, topic string, payload []byte) (*asynq.Task, error) {
-	switch topic {
-	case "order.paid":
-		var p TicketPayload
-		if err := json.Unmarshal(payload, &p); err != nil {
-			return nil, fmt.Errorf("outbox %s payload: %w", topic, err)
-		}
-		p.CommunityID = communityID
-		b, err := json.Marshal(p)
-		if err != nil {
-			return nil, err
-		}
-		return asynq.NewTask(TypeCreateTicket, b), nil
+	taskType := map[string]string{"order.paid": TypeCreateTicket, "order.ready": TypeMealReady}[topic]
+	if taskType == "" {
+		return nil, nil
 	}
-	return nil, nil
+	var p TicketPayload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return nil, fmt.Errorf("outbox %s payload: %w", topic, err)
+	}
+	p.CommunityID = communityID
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	return asynq.NewTask(taskType, b), nil
 }
 
 // RelayOptions configure RunRelay.

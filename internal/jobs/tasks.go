@@ -41,6 +41,9 @@ const (
 	// TypeCreateTicket makes the kitchen ticket of a paid order (payload {"order_id",
 	// "community_id"}); the outbox relay enqueues it for each order.paid row. Idempotent.
 	TypeCreateTicket = "kitchen:create_ticket"
+	// TypeMealReady sends the diner who subscribed the "meal ready" WeChat message, once
+	// (payload {"order_id","community_id"}); a refused subscription (43101) is not retried.
+	TypeMealReady = "notify:meal_ready"
 	// TypeRedriveTickets makes the missing tickets of orders paid over 30 s ago, so a
 	// flushed Redis or a lost task cannot leave a paid order without a ticket.
 	TypeRedriveTickets = "kitchen:redrive_tickets"
@@ -72,6 +75,8 @@ type Handlers struct {
 	FetchTradeBill func(ctx context.Context) error
 	// CreateTicket makes the ticket of a paid order, or finds the one it has.
 	CreateTicket func(ctx context.Context, communityID, orderID int64) error
+	// NotifyReady sends an order's "meal ready" message (at most once); nil: none is sent.
+	NotifyReady func(ctx context.Context, communityID, orderID int64) error
 	// UnticketedOrders lists up to limit orders paid more than age ago without a ticket.
 	UnticketedOrders func(ctx context.Context, age time.Duration, limit int) ([]kitchen.OrderRef, error)
 }

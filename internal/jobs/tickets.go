@@ -39,6 +39,19 @@ func (h Handlers) handleTickets(mux *asynq.ServeMux, log *slog.Logger) {
 		}
 		return nil
 	})
+	mux.HandleFunc(TypeMealReady, func(ctx context.Context, t *asynq.Task) error {
+		var p TicketPayload
+		if err := json.Unmarshal(t.Payload(), &p); err != nil || p.OrderID <= 0 || p.CommunityID <= 0 {
+			return fmt.Errorf("meal ready: %w", errBadTicketPayload)
+		}
+		if h.NotifyReady == nil {
+			return nil
+		}
+		if err := h.NotifyReady(ctx, p.CommunityID, p.OrderID); err != nil {
+			return fmt.Errorf("meal ready message for order %d: %w", p.OrderID, err)
+		}
+		return nil
+	})
 	mux.HandleFunc(TypeRedriveTickets, func(ctx context.Context, _ *asynq.Task) error {
 		n, err := h.RedriveTickets(ctx)
 		if n > 0 {

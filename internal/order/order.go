@@ -68,6 +68,8 @@ type PlaceRequest struct {
 	Cart
 	Payment      Payment `json:"payment"`
 	ExpectPayFen *int64  `json:"expect_pay_fen,omitempty"`
+	// NotifyReady: the diner accepted the "meal ready" subscribe message at checkout.
+	NotifyReady bool `json:"notify_ready,omitempty"`
 }
 
 // Caller is who quotes or places: a diner for themself (or a bound elder), or staff at the counter.
@@ -140,6 +142,7 @@ type Order struct {
 	PaidAt          *time.Time     `json:"paid_at"`
 	CancelledAt     *time.Time     `json:"cancelled_at"`
 	CancelReason    string         `json:"cancel_reason,omitempty"`
+	NotifyReady     bool           `json:"notify_ready"`
 	CreatedAt       time.Time      `json:"created_at"`
 	Lines           []Line         `json:"lines"`
 

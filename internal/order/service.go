@@ -410,7 +410,7 @@ func (s *Service) placement(by Caller, dinerID int64, key string, hash []byte, r
 	o := Order{CommunityID: by.CommunityID, CanteenID: r.CanteenID, MenuID: q.menuID, PlacedByKind: by.Kind, PlacedByID: by.ID,
 		Day: r.Day, Period: r.Period, Kind: r.Kind, DeliveryAddress: strings.TrimSpace(r.DeliveryAddress),
 		Status: Pending, Payment: r.Payment, StandardFen: q.StandardFen, SubsidyFen: q.SubsidyFen, PayFen: q.PayFen,
-		PayDeadline: now.Add(s.opt.PayTimeout), CreatedAt: now}
+		PayDeadline: now.Add(s.opt.PayTimeout), CreatedAt: now, NotifyReady: r.NotifyReady && by.Kind == "diner"}
 	if dinerID > 0 {
 		o.DinerID = &dinerID
 	}

@@ -67,6 +67,7 @@ type orderRow struct {
 	PaidAt          *time.Time    `bun:"paid_at"`
 	CancelledAt     *time.Time    `bun:"cancelled_at"`
 	CancelReason    string        `bun:"cancel_reason"`
+	NotifyReady     bool          `bun:"notify_ready"`
 	CreatedAt       time.Time     `bun:"created_at,nullzero,notnull,default:current_timestamp"`
 }
 
@@ -124,7 +125,7 @@ func (r orderRow) order() order.Order {
 		Kind: order.Kind(r.Kind), DeliveryAddress: r.DeliveryAddress, Status: order.Status(r.Status),
 		Payment: order.Payment(r.PaymentMethod), StandardFen: r.StandardFen, SubsidyFen: r.SubsidyFen, PayFen: r.PayFen,
 		RefundedFen: r.RefundedFen, PayDeadline: r.PayDeadline, PaidAt: r.PaidAt, CancelledAt: r.CancelledAt,
-		CancelReason: r.CancelReason, CreatedAt: r.CreatedAt, Lines: []order.Line{}}
+		CancelReason: r.CancelReason, NotifyReady: r.NotifyReady, CreatedAt: r.CreatedAt, Lines: []order.Line{}}
 }
 
 // outbox writes a row for the task relay in tx.
@@ -144,7 +145,7 @@ func (s *Store) Place(ctx context.Context, p order.Placement) (order.Order, erro
 		PlacedByKind: o.PlacedByKind, PlacedByID: o.PlacedByID, Day: postgres.Date(o.Day), Period: string(o.Period),
 		Kind: string(o.Kind), DeliveryAddress: o.DeliveryAddress, Status: string(o.Status), PaymentMethod: string(o.Payment),
 		StandardFen: o.StandardFen, SubsidyFen: o.SubsidyFen, PayFen: o.PayFen, IdempotencyKey: p.IdempotencyKey,
-		RequestHash: p.RequestHash, PayDeadline: o.PayDeadline, PaidAt: o.PaidAt, CreatedAt: o.CreatedAt}
+		RequestHash: p.RequestHash, PayDeadline: o.PayDeadline, PaidAt: o.PaidAt, CreatedAt: o.CreatedAt, NotifyReady: o.NotifyReady}
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(&r).Returning("id, created_at").Exec(ctx); err != nil {
 			if postgres.IsUniqueViolation(err, "orders_idempotency_key") {
