@@ -81,13 +81,14 @@ func moveBalance(ctx context.Context, db bun.IDB, communityID int64, m move) (bo
 
 // openPeriod creates the balance of one period of pledge p if it does not exist, funded
 // with the pledge's amount at this moment by a 'fund' ledger transaction, and audited.
-// Concurrent first touches serialise on the primary key: exactly one inserts the row and
-// writes the fund entry, the others find it. It reports whether it opened the period.
+// Concurrent first touches serialise on the unique keys: exactly one inserts the row and
+// writes the fund entry, the others find it (ON CONFLICT without a target, since the row
+// has two unique keys and a racing insert may trip either). It reports whether it opened the period.
 func openPeriod(ctx context.Context, db bun.IDB, communityID int64, p funding.Pledge, period funding.Period) (bool, error) {
 	var funded []int64
 	err := db.NewRaw(`INSERT INTO pledge_balances (community_id, pledge_id, period, funded_fen, available_fen)
 		SELECT community_id, id, ?, amount_fen, amount_fen FROM pledges WHERE community_id = ? AND id = ?
-		ON CONFLICT (pledge_id, period) DO NOTHING
+		ON CONFLICT DO NOTHING
 		RETURNING funded_fen`, string(period), communityID, p.ID).Scan(ctx, &funded)
 	if err != nil && !postgres.IsNoRows(err) {
 		return false, fmt.Errorf("fundingdb: open %s: %w", balanceID(p.ID, period), err)
