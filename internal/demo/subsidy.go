@@ -103,11 +103,5 @@ func seedSubsidy(ctx context.Context, s Services, communityID, merchantID, revie
 
 // demoIDNumber returns a well-formed (made-up) resident ID number with its check digit.
 func demoIDNumber(region, birth, seq string) string {
-	body := region + birth + seq
-	weights := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
-	sum := 0
-	for i := range 17 {
-		sum += int(body[i]-'0') * weights[i]
-	}
-	return body + string("10X98765432"[sum%11])
+	return subsidy.CompleteIDNumber(region + birth + seq)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/canteen-oss/canteen/internal/apperr/apperrtest"
+	"github.com/canteen-oss/canteen/internal/subsidy"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -97,13 +98,7 @@ func as(communityID, dinerID int64) eligibility.Scope {
 
 // idNumber returns a valid ID number for region, birth ("YYYYMMDD") and a 3-digit sequence.
 func idNumber(region, birth, seq string) string {
-	body := region + birth + seq
-	weights := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
-	sum := 0
-	for i := range 17 {
-		sum += int(body[i]-'0') * weights[i]
-	}
-	return body + string("10X98765432"[sum%11])
+	return subsidy.CompleteIDNumber(region + birth + seq)
 }
 
 // withWrongCheck returns id with a different, wrong check character.

@@ -191,11 +191,4 @@ func mustID(t *testing.T, s string) subsidy.IDNumber {
 }
 
 // idNumber appends the check character to 17 digits.
-func idNumber(body string) string {
-	weights := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
-	sum := 0
-	for i := range 17 {
-		sum += int(body[i]-'0') * weights[i]
-	}
-	return body + string("10X98765432"[sum%11])
-}
+func idNumber(body string) string { return subsidy.CompleteIDNumber(body) }

@@ -316,13 +316,7 @@ func (e *env) elderOf(svc *eligibility.Service, dinerID int64, name, idNumber st
 
 // idNumber returns a valid ID-card number: region, birth date YYYYMMDD, sequence, check digit.
 func idNumber(region, birth, seq string) string {
-	body := region + birth + seq
-	weights := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
-	sum := 0
-	for i := range 17 {
-		sum += int(body[i]-'0') * weights[i]
-	}
-	return body + string("10X98765432"[sum%11])
+	return subsidy.CompleteIDNumber(region + birth + seq)
 }
 
 // dinerLogin logs a diner in through the fake WeChat and returns the token and diner id.

@@ -151,13 +151,7 @@ func (f *fixture) elder(dinerID int64, birth string, flags ...subsidy.StatusFlag
 }
 
 func idNumber(region, birth, seq string) string {
-	body := region + birth + seq
-	weights := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
-	sum := 0
-	for i := range 17 {
-		sum += int(body[i]-'0') * weights[i]
-	}
-	return body + string("10X98765432"[sum%11])
+	return subsidy.CompleteIDNumber(region + birth + seq)
 }
 
 func dinerCaller(f *fixture, id int64) order.Caller {

@@ -84,6 +84,15 @@ func checkChar(digits []byte) byte {
 	return "10X98765432"[sum%11]
 }
 
+// CompleteIDNumber returns the 17 leading digits body followed by their check character:
+// a well-formed number for demo data and test fixtures (it panics on anything else).
+func CompleteIDNumber(body string) string {
+	if len(body) != 17 || strings.Trim(body, "0123456789") != "" {
+		panic("subsidy: CompleteIDNumber wants 17 digits")
+	}
+	return body + string(checkChar([]byte(body)))
+}
+
 // IsZero reports whether id is the zero IDNumber.
 func (id IDNumber) IsZero() bool { return id.n == "" }
 

@@ -270,3 +270,13 @@ func FuzzParseIDNumber(f *testing.F) {
 		}
 	})
 }
+
+func TestCompleteIDNumberParses(t *testing.T) {
+	id := CompleteIDNumber("11010519491231002")
+	if id != "11010519491231002X" {
+		t.Fatalf("CompleteIDNumber = %s, want the published example 11010519491231002X", id)
+	}
+	if _, err := ParseIDNumber(id); err != nil {
+		t.Fatal(err)
+	}
+}
