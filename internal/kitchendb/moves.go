@@ -2,7 +2,6 @@ package kitchendb
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -59,13 +58,9 @@ func (s *Store) Move(ctx context.Context, sc kitchen.Scope, ticketID int64, reca
 			if n, _ := res.RowsAffected(); n != 1 {
 				return kitchen.ErrOrderOutOfStep
 			}
-			b, err := json.Marshal(map[string]any{"order_id": r.OrderID, "status": m.OrderTo, "canteen_id": r.CanteenID})
-			if err != nil {
+			if err := postgres.WriteOutbox(ctx, tx, sc.CommunityID, "order."+string(m.OrderTo),
+				postgres.OrderEvent{OrderID: r.OrderID, Status: string(m.OrderTo), CanteenID: r.CanteenID}); err != nil {
 				return err
-			}
-			if _, err := tx.NewRaw("INSERT INTO outbox (community_id, topic, payload) VALUES (?, ?, ?)",
-				sc.CommunityID, "order."+string(m.OrderTo), string(b)).Exec(ctx); err != nil {
-				return fmt.Errorf("outbox: %w", err)
 			}
 		}
 		from := string(m.From)

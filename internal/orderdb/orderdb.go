@@ -6,7 +6,6 @@ package orderdb
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -111,14 +110,6 @@ type claimRow struct {
 	Released      bool   `bun:"released"`
 }
 
-type outboxRow struct {
-	bun.BaseModel `bun:"table:outbox"`
-	ID            int64           `bun:"id,pk,autoincrement"`
-	CommunityID   int64           `bun:"community_id"`
-	Topic         string          `bun:"topic"`
-	Payload       json.RawMessage `bun:"payload,type:jsonb"`
-}
-
 func (r orderRow) order() order.Order {
 	return order.Order{ID: r.ID, CommunityID: r.CommunityID, CanteenID: r.CanteenID, MenuID: r.MenuID, DinerID: r.DinerID,
 		PlacedByKind: r.PlacedByKind, PlacedByID: r.PlacedByID, Day: civil.Date(r.Day), Period: catalog.Period(r.Period),
@@ -128,14 +119,10 @@ func (r orderRow) order() order.Order {
 		CancelReason: r.CancelReason, NotifyReady: r.NotifyReady, CreatedAt: r.CreatedAt, Lines: []order.Line{}}
 }
 
-// outbox writes a row for the task relay in tx.
+// outbox announces an order change to the task relay, in tx.
 func outbox(ctx context.Context, tx bun.IDB, communityID int64, topic string, o order.Order) error {
-	b, err := json.Marshal(map[string]any{"order_id": o.ID, "status": o.Status, "canteen_id": o.CanteenID})
-	if err != nil {
-		return err
-	}
-	_, err = tx.NewInsert().Model(&outboxRow{CommunityID: communityID, Topic: topic, Payload: b}).Exec(ctx)
-	return err
+	return postgres.WriteOutbox(ctx, tx, communityID, topic,
+		postgres.OrderEvent{OrderID: o.ID, Status: string(o.Status), CanteenID: o.CanteenID})
 }
 
 // Place implements order.Store.

@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -234,9 +233,8 @@ func (s *Store) refundDue(ctx context.Context, tx bun.IDB, p paymentRow) error {
 		p.CommunityID, p.OrderID, p.ID, no, p.AmountFen).Exec(ctx); err != nil {
 		return err
 	}
-	b, _ := json.Marshal(map[string]any{"order_id": p.OrderID, "out_refund_no": no})
-	_, err := tx.NewRaw("INSERT INTO outbox (community_id, topic, payload) VALUES (?, 'payment.refund_due', ?)", p.CommunityID, string(b)).Exec(ctx)
-	return err
+	return postgres.WriteOutbox(ctx, tx, p.CommunityID, "payment.refund_due",
+		map[string]any{"order_id": p.OrderID, "out_refund_no": no})
 }
 
 // PaymentsOf implements payment.Store.
