@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -56,12 +57,17 @@ func (s *server) openapiYAML(c *fiber.Ctx) error {
 	return c.Send(openapiDoc)
 }
 
-func (s *server) openapiJSON(c *fiber.Ctx) error {
+// openapiAsJSON is the embedded document converted once, on first use.
+var openapiAsJSON = sync.OnceValues(func() ([]byte, error) {
 	var doc any
 	if err := yaml.Unmarshal(openapiDoc, &doc); err != nil {
-		return err
+		return nil, err
 	}
-	b, err := json.Marshal(doc)
+	return json.Marshal(doc)
+})
+
+func (s *server) openapiJSON(c *fiber.Ctx) error {
+	b, err := openapiAsJSON()
 	if err != nil {
 		return err
 	}
