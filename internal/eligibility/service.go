@@ -242,35 +242,34 @@ func (s *Service) Approve(ctx context.Context, sc Scope, id int64, validFrom, va
 // (2..200 characters), which the diner sees; they may apply again. Needs Scope.Reviewer.
 // Forbidden, Invalid, NotFound, FailedPrecondition.
 func (s *Service) Reject(ctx context.Context, sc Scope, id int64, reason string) (Eligibility, error) {
-	if err := sc.requireReviewer(); err != nil {
-		return Eligibility{}, err
-	}
-	reason = strings.TrimSpace(reason)
-	var f apperr.Fields
-	checkReason(&f, reason)
-	if err := f.Err(); err != nil {
-		return Eligibility{}, err
-	}
-	today := s.today()
-	e, err := s.store.Change(ctx, sc, id, ActionReject, func(e *Eligibility) error {
+	return s.withReason(ctx, sc, id, reason, ActionReject, func(e *Eligibility, reason string, now time.Time) error {
 		if e.Status != Applied {
-			return inState(ErrNotApplied, e.StatusOn(today))
+			return inState(ErrNotApplied, e.StatusOn(civil.Today(now)))
 		}
-		now := s.now()
 		e.Status, e.RejectReason = Rejected, reason
 		e.ReviewedAt, e.ReviewedBy = &now, sc.Actor.ID
 		return nil
 	})
-	if err != nil {
-		return Eligibility{}, fmt.Errorf("eligibility: reject %d: %w", id, err)
-	}
-	return view(e, today), nil
 }
 
 // Revoke withdraws an approved eligibility (expired ones included, so that a fraud can be
 // recorded; anything else is ErrNotApproved) for reason (2..200 characters). The diner may
 // apply again. Needs Scope.Reviewer. Forbidden, Invalid, NotFound, FailedPrecondition.
 func (s *Service) Revoke(ctx context.Context, sc Scope, id int64, reason string) (Eligibility, error) {
+	return s.withReason(ctx, sc, id, reason, ActionRevoke, func(e *Eligibility, reason string, now time.Time) error {
+		if e.Status != Approved {
+			return inState(ErrNotApproved, e.StatusOn(civil.Today(now)))
+		}
+		e.Status, e.RevokeReason = Revoked, reason
+		e.RevokedAt, e.RevokedBy = &now, sc.Actor.ID
+		return nil
+	})
+}
+
+// withReason is a reviewer's change that needs a reason (2..200 characters): change checks
+// the row's status and applies it inside the store's transaction.
+func (s *Service) withReason(ctx context.Context, sc Scope, id int64, reason, action string,
+	change func(e *Eligibility, reason string, now time.Time) error) (Eligibility, error) {
 	if err := sc.requireReviewer(); err != nil {
 		return Eligibility{}, err
 	}
@@ -280,20 +279,11 @@ func (s *Service) Revoke(ctx context.Context, sc Scope, id int64, reason string)
 	if err := f.Err(); err != nil {
 		return Eligibility{}, err
 	}
-	today := s.today()
-	e, err := s.store.Change(ctx, sc, id, ActionRevoke, func(e *Eligibility) error {
-		if e.Status != Approved {
-			return inState(ErrNotApproved, e.StatusOn(today))
-		}
-		now := s.now()
-		e.Status, e.RevokeReason = Revoked, reason
-		e.RevokedAt, e.RevokedBy = &now, sc.Actor.ID
-		return nil
-	})
+	e, err := s.store.Change(ctx, sc, id, action, func(e *Eligibility) error { return change(e, reason, s.now()) })
 	if err != nil {
-		return Eligibility{}, fmt.Errorf("eligibility: revoke %d: %w", id, err)
+		return Eligibility{}, fmt.Errorf("eligibility: %s %d: %w", action, id, err)
 	}
-	return view(e, today), nil
+	return view(e, s.today()), nil
 }
 
 // Renew extends an approved eligibility, expired or not (else ErrNotApproved), to
