@@ -12,6 +12,7 @@
 #      (skipped when CANTEEN_SERVICES_FORCE_PRIVATE=1);
 #   3. otherwise install the Debian packages if missing and run private instances
 #      under .data/ on ports CANTEEN_PG_PORT (55432) and CANTEEN_REDIS_PORT (56379).
+# redis-server is installed in every case: the chaos tests start servers of their own.
 set -euo pipefail
 
 # Everything printed goes to stderr; the export lines go to fd 3 (the real stdout).
@@ -297,6 +298,12 @@ elif [ -z "$FORCE_PRIVATE" ] && listening 6379; then
 else
 	redis_private
 	redis_url="redis://127.0.0.1:$REDIS_PORT/0"
+fi
+# The chaos tests of cmd/canteen run Redis servers of their own (killed and restarted
+# mid-test), so the binary is needed even when a Redis is already reachable.
+if ! command -v redis-server >/dev/null; then
+	apt_install redis-server ||
+		{ [ "${CI:-}" = true ] && die "cannot install redis-server"; log "the Redis chaos tests will be skipped"; }
 fi
 
 emit DATABASE_URL "$db_url"

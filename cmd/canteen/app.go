@@ -35,6 +35,7 @@ import (
 	"github.com/canteen-oss/canteen/internal/orderdb"
 	"github.com/canteen-oss/canteen/internal/payment"
 	"github.com/canteen-oss/canteen/internal/postgres"
+	"github.com/canteen-oss/canteen/internal/printer"
 	"github.com/canteen-oss/canteen/internal/ratelimit"
 	"github.com/canteen-oss/canteen/internal/secure"
 	"github.com/canteen-oss/canteen/internal/wechat"
@@ -69,7 +70,9 @@ type system struct {
 	// refundNotice verifies a WeChat Pay refund notification.
 	refundNotice func(*http.Request) (payment.RefundState, error)
 	bills        *payment.Bills
+	reconcile    *payment.Reconciliation // nil without WeChat Pay
 	kitchen      *kitchen.Service
+	printers     *kitchen.Printers
 	wechat       *wechat.Client
 	// demo fakes' URLs, for the diner page's demo login and payment (dev only)
 	demoWeChatURL, demoPayURL string
@@ -97,13 +100,14 @@ func open(ctx context.Context, cfg config.Config, keys *secure.Keyring, log *slo
 	s := &system{
 		cfg: cfg, log: log, db: db, rdb: rdb, reg: reg,
 		auth: auth.NewService(authdb.New(db), ratelimit.New(rdb, "canteen:login:", cfg.LoginRatePerMin, time.Minute), login,
-			auth.Options{StaffTTL: cfg.StaffSessionTTL, DinerTTL: cfg.DinerSessionTTL, AppID: cfg.WeChatAppID}),
+			auth.Options{StaffTTL: cfg.StaffSessionTTL, DinerTTL: cfg.DinerSessionTTL, DeviceTTL: cfg.DeviceSessionTTL, AppID: cfg.WeChatAppID}),
 		community: community.NewService(communitydb.New(db, keys), secure.NormalizePhone),
 		catalog:   catalog.NewService(catalogdb.New(db), time.Now),
 		audit:     auditdb.New(db),
 		elig:      eligibility.NewService(eligibilitydb.New(db, keys), time.Now),
 		funding:   funding.NewService(fundingdb.New(db), time.Now),
 		kitchen:   kitchen.NewService(kitchendb.New(db), time.Now),
+		printers:  kitchen.NewPrinters(kitchendb.New(db), printer.New(printer.Options{}), time.Now),
 		wechat:    wx,
 	}
 	s.orders = order.NewService(s.catalog, s.elig, s.funding, orderdb.New(db, fundingdb.NewLedger()),
@@ -145,8 +149,8 @@ func (s *system) httpApp(demo bool) (*httpapi.Deps, error) {
 		return nil, err
 	}
 	return &httpapi.Deps{Log: s.log, Auth: s.auth, Community: s.community, Catalog: s.catalog, Audit: s.audit,
-		Eligibility: s.elig, Funding: s.funding, Orders: s.orders, Payments: s.payments, PaymentNotice: s.payNotice, RefundNotice: s.refundNotice,
-		DemoWeChatURL: s.demoWeChatURL, DemoPayURL: s.demoPayURL, Kitchen: s.kitchen, Hub: httpapi.NewHub(),
+		Eligibility: s.elig, Funding: s.funding, Orders: s.orders, Payments: s.payments, Reconciliation: s.reconcile, PaymentNotice: s.payNotice, RefundNotice: s.refundNotice,
+		DemoWeChatURL: s.demoWeChatURL, DemoPayURL: s.demoPayURL, Kitchen: s.kitchen, Printers: s.printers, Hub: httpapi.NewHub(),
 		Ready: s.readiness(), Metrics: httpapi.NewMetrics(s.reg), Asynqmon: mon, Demo: demo}, nil
 }
 
@@ -156,7 +160,7 @@ func (s *system) handlers() jobs.Handlers {
 			_, _, err := s.kitchen.CreateTicket(ctx, communityID, orderID)
 			return err
 		},
-		UnticketedOrders: s.kitchen.Unticketed}
+		UnticketedOrders: s.kitchen.Unticketed, PrintTicket: s.printers.Print}
 	if tpl := s.cfg.ReadyTemplateID; tpl != "" {
 		store := orderdb.New(s.db, fundingdb.NewLedger())
 		h.NotifyReady = func(ctx context.Context, communityID, orderID int64) error {
@@ -179,6 +183,10 @@ func (s *system) handlers() jobs.Handlers {
 		h.FetchTradeBill = func(ctx context.Context) error {
 			_, err := s.bills.FetchYesterday(ctx, time.Now())
 			return err
+		}
+		h.ReconcileBills = func(ctx context.Context) (int, error) {
+			runs, err := s.reconcile.RunDue(ctx)
+			return len(runs), err
 		}
 	}
 	return h

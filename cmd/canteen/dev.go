@@ -21,6 +21,10 @@ const (
 	demoSecret = "demo-secret-not-real"
 )
 
+// newDevWeChat makes the local fake WeChat that dev starts. The end-to-end browser test
+// replaces it to read the subscribe messages the fake received.
+var newDevWeChat = func() *wechatfake.Server { return wechatfake.New(demoAppID, demoSecret) }
+
 // dev runs everything in one process on the demo community. Without WeChat
 // credentials it starts the local fake WeChat; without data keys it uses the demo keyring.
 func dev(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -37,7 +41,7 @@ func dev(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	fakeURL := ""
 	var fake *wechatfake.Server
 	if cfg.WeChatAppID == "" {
-		fake = wechatfake.New(demoAppID, demoSecret)
+		fake = newDevWeChat()
 		ln, err := net.Listen("tcp", cfg.DevHTTPAddrFake)
 		if err != nil {
 			return fmt.Errorf("fake WeChat: listen on CANTEEN_DEV_WECHAT_ADDR %s: %w", cfg.DevHTTPAddrFake, err)

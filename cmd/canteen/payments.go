@@ -35,6 +35,7 @@ func (s *system) usePayments(client *wechatpay.Client, mchID, appID, notifyURL s
 	s.payNotice = client.PaymentNotice
 	s.refundNotice = client.RefundNotice
 	s.bills = payment.NewBills(paymentdb.NewBillStore(s.db), client.BillGateway(), payment.BillOptions{MchID: mchID})
+	s.reconcile = payment.NewReconciliation(paymentdb.NewReconcileStore(s.db), payment.ReconcileOptions{MchID: mchID})
 }
 
 // realPayments connects to WeChat Pay as configured; without a merchant id it does nothing.

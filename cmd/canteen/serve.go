@@ -60,11 +60,11 @@ func serveHTTP(ctx context.Context, sys *system, demo bool, stdout io.Writer) er
 	if err != nil {
 		return fmt.Errorf("listen on CANTEEN_HTTP_ADDR %s: %w", sys.cfg.HTTPAddr, err)
 	}
-	// Kitchen screens follow PostgreSQL's ticket notifications through the hub.
+	// Kitchen screens follow PostgreSQL's ticket and printer notifications through the hub.
 	lctx, stopListen := context.WithCancel(ctx)
 	defer stopListen()
 	go func() {
-		if err := kitchendb.Listen(lctx, sys.cfg.DatabaseURL, deps.Hub.Publish); err != nil {
+		if err := kitchendb.ListenWithPrinters(lctx, sys.cfg.DatabaseURL, deps.Hub.Publish, deps.Hub.PublishPrinter); err != nil {
 			sys.log.Error("kitchen listener stopped", "err", err.Error())
 		}
 	}()

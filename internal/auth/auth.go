@@ -41,8 +41,9 @@ type Kind string
 
 // The principal kinds.
 const (
-	StaffKind Kind = "staff"
-	DinerKind Kind = "diner"
+	StaffKind  Kind = "staff"
+	DinerKind  Kind = "diner"
+	DeviceKind Kind = "device" // a kitchen screen registered to one canteen (device.go)
 )
 
 // Principal is an authenticated caller.
@@ -52,11 +53,13 @@ type Principal struct {
 	CommunityID int64   `json:"community_id"`
 	Name        string  `json:"name"`
 	Roles       []Role  `json:"roles,omitempty"`
-	CanteenIDs  []int64 `json:"canteen_ids,omitempty"` // staff only; empty means every canteen
+	CanteenIDs  []int64 `json:"canteen_ids,omitempty"` // staff: empty means every canteen; a device: its one canteen
 	MerchantID  int64   `json:"merchant_id,omitempty"` // merchant users only
+	CanteenID   int64   `json:"canteen_id,omitempty"`  // devices only: the canteen it serves
 }
 
-// HasAny reports whether p is staff holding at least one of roles.
+// HasAny reports whether p is staff holding at least one of roles. It is false for a
+// device, which passes only the routes that admit devices.
 func (p Principal) HasAny(roles ...Role) bool {
 	if p.Kind != StaffKind {
 		return false
@@ -69,16 +72,26 @@ func (p Principal) HasAny(roles ...Role) bool {
 	return false
 }
 
-// CanAccessCanteen reports whether staff p may act on canteen id.
+// CanAccessCanteen reports whether staff p, or device p, may act on canteen id. A
+// device may act on its own canteen only.
 func (p Principal) CanAccessCanteen(id int64) bool {
-	return p.Kind == StaffKind && (len(p.CanteenIDs) == 0 || slices.Contains(p.CanteenIDs, id))
+	switch p.Kind {
+	case StaffKind:
+		return len(p.CanteenIDs) == 0 || slices.Contains(p.CanteenIDs, id)
+	case DeviceKind:
+		return p.CanteenID != 0 && p.CanteenID == id
+	}
+	return false
 }
 
 // Actor returns p as the actor of an audit record.
 func (p Principal) Actor() audit.Actor {
 	k := audit.Staff
-	if p.Kind == DinerKind {
+	switch p.Kind {
+	case DinerKind:
 		k = audit.Diner
+	case DeviceKind:
+		k = DeviceActor
 	}
 	return audit.Actor{Kind: k, ID: p.ID, Name: p.Name}
 }

@@ -29,8 +29,11 @@ type Store interface {
 	UpsertDiner(ctx context.Context, communityID int64, appID, openID, unionID string) (Diner, error)
 	CreateSession(ctx context.Context, tokenHash []byte, p Principal, expiresAt time.Time) error
 	SessionPrincipal(ctx context.Context, tokenHash []byte, now time.Time) (Principal, error) // ErrNoSession
+	// RevokeSession ends a session; ending a device's session revokes the device too.
 	RevokeSession(ctx context.Context, tokenHash []byte, now time.Time) error
+	// PurgeSessions deletes the sessions, and the devices, that ended before expiredBefore.
 	PurgeSessions(ctx context.Context, expiredBefore time.Time) (int64, error)
+	DeviceStore
 }
 
 // Limiter counts attempts per key in a fixed window.
@@ -45,7 +48,8 @@ type WeChatLogin func(ctx context.Context, code string) (openID, unionID string,
 type Options struct {
 	StaffTTL   time.Duration
 	DinerTTL   time.Duration
-	BcryptCost int // bcrypt.DefaultCost when zero
+	DeviceTTL  time.Duration // DefaultDeviceTTL when zero
+	BcryptCost int           // bcrypt.DefaultCost when zero
 	AppID      string
 	Now        func() time.Time
 }
@@ -66,6 +70,9 @@ func NewService(store Store, limiter Limiter, wechat WeChatLogin, opt Options) *
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.DeviceTTL == 0 {
+		opt.DeviceTTL = DefaultDeviceTTL
 	}
 	dummy, _ := bcrypt.GenerateFromPassword([]byte("not a password"), opt.BcryptCost)
 	return &Service{store: store, limiter: limiter, wechat: wechat, opt: opt, dummy: dummy}
@@ -159,7 +166,8 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 	return s.store.RevokeSession(ctx, HashToken(token), s.opt.Now())
 }
 
-// PurgeSessions deletes sessions that expired more than a day ago.
+// PurgeSessions deletes sessions and devices that expired or were revoked more than a
+// day ago, and says how many.
 func (s *Service) PurgeSessions(ctx context.Context) (int64, error) {
 	return s.store.PurgeSessions(ctx, s.opt.Now().Add(-24*time.Hour))
 }

@@ -208,6 +208,7 @@ type sessionRow struct {
 	CommunityID   int64      `bun:"community_id"`
 	StaffID       *int64     `bun:"staff_id"`
 	DinerID       *int64     `bun:"diner_id"`
+	DeviceID      *int64     `bun:"device_id"`
 	ExpiresAt     time.Time  `bun:"expires_at"`
 	RevokedAt     *time.Time `bun:"revoked_at"`
 }
@@ -216,10 +217,13 @@ type sessionRow struct {
 func (s *Store) CreateSession(ctx context.Context, hash []byte, p auth.Principal, exp time.Time) error {
 	r := sessionRow{TokenHash: hash, Kind: string(p.Kind), CommunityID: p.CommunityID, ExpiresAt: exp}
 	id := p.ID
-	if p.Kind == auth.StaffKind {
+	switch p.Kind {
+	case auth.StaffKind:
 		r.StaffID = &id
-	} else {
+	case auth.DinerKind:
 		r.DinerID = &id
+	default: // a device's session is made with the device (CreateDevice)
+		return fmt.Errorf("authdb: create session: kind %q", p.Kind)
 	}
 	if _, err := s.db.NewInsert().Model(&r).Exec(ctx); err != nil {
 		return fmt.Errorf("authdb: create session: %w", err)
@@ -237,6 +241,9 @@ func (s *Store) SessionPrincipal(ctx context.Context, hash []byte, now time.Time
 	}
 	if err != nil {
 		return auth.Principal{}, fmt.Errorf("authdb: session: %w", err)
+	}
+	if sess.DeviceID != nil {
+		return s.devicePrincipal(ctx, *sess.DeviceID, now)
 	}
 	if sess.StaffID != nil {
 		var r staffRow
@@ -259,23 +266,37 @@ func (s *Store) SessionPrincipal(ctx context.Context, hash []byte, now time.Time
 	return auth.Diner{ID: d.ID, CommunityID: d.CommunityID, Nickname: d.Nickname}.Principal(), nil
 }
 
-// RevokeSession implements auth.Store. Revoking an unknown or revoked session is not an error.
+// RevokeSession implements auth.Store. Revoking an unknown or revoked session is not an
+// error; revoking a device's session revokes the device.
 func (s *Store) RevokeSession(ctx context.Context, hash []byte, now time.Time) error {
-	_, err := s.db.NewUpdate().Table("sessions").Set("revoked_at = ?", now).
-		Where("token_hash = ? AND revoked_at IS NULL", hash).Exec(ctx)
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var deviceIDs []int64
+		if err := tx.NewRaw(`WITH s AS (UPDATE sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL RETURNING device_id)
+			SELECT device_id FROM s WHERE device_id IS NOT NULL`, now, hash).Scan(ctx, &deviceIDs); err != nil && !postgres.IsNoRows(err) {
+			return err
+		}
+		for _, id := range deviceIDs {
+			if err := revokeOwnDevice(ctx, tx, id, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("authdb: revoke session: %w", err)
 	}
 	return nil
 }
 
-// PurgeSessions implements auth.Store.
+// PurgeSessions implements auth.Store: sessions, and then devices, that expired or were
+// revoked before before. It returns how many rows of both it deleted.
 func (s *Store) PurgeSessions(ctx context.Context, before time.Time) (int64, error) {
 	res, err := s.db.NewDelete().Table("sessions").Where("expires_at < ? OR revoked_at < ?", before, before).Exec(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("authdb: purge sessions: %w", err)
 	}
-	return rowsAffected(res), nil
+	n, err := s.purgeDevices(ctx, before)
+	return rowsAffected(res) + n, err
 }
 
 func rowsAffected(res sql.Result) int64 {

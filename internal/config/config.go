@@ -26,9 +26,12 @@ type Config struct {
 	ShutdownTimeout   time.Duration
 	StaffSessionTTL   time.Duration
 	DinerSessionTTL   time.Duration
-	LoginRatePerMin   int // failed+successful login attempts per username and IP per minute
+	DeviceSessionTTL  time.Duration // lifetime of a kitchen device's login
+	LoginRatePerMin   int           // failed+successful login attempts per username and IP per minute
 	DBMaxConns        int
 	WorkerConcurrency int
+	WorkerPoll        time.Duration // how long an idle worker waits before asking Redis for tasks again
+	OutboxPoll        time.Duration // how often the relay looks at the outbox when no notification woke it
 	WeChatBaseURL     string
 	WeChatAppID       string
 	WeChatSecret      string
@@ -162,12 +165,18 @@ var Vars = []Var{
 		set: dur(func(c *Config) *time.Duration { return &c.StaffSessionTTL })},
 	{Name: "CANTEEN_DINER_SESSION_TTL", Default: "720h", Help: "lifetime of a diner login",
 		set: dur(func(c *Config) *time.Duration { return &c.DinerSessionTTL })},
+	{Name: "CANTEEN_DEVICE_SESSION_TTL", Default: "4320h", Help: "lifetime of a kitchen device's login (180 days) unless an admin revokes it",
+		set: dur(func(c *Config) *time.Duration { return &c.DeviceSessionTTL })},
 	{Name: "CANTEEN_LOGIN_RATE", Default: "10", Help: "login attempts allowed per username and client IP per minute",
 		set: posInt(func(c *Config) *int { return &c.LoginRatePerMin })},
 	{Name: "CANTEEN_DB_MAX_CONNS", Default: "20", Help: "PostgreSQL connection pool size per process",
 		set: posInt(func(c *Config) *int { return &c.DBMaxConns })},
 	{Name: "CANTEEN_WORKER_CONCURRENCY", Default: "10", Help: "tasks one worker process runs at once",
 		set: posInt(func(c *Config) *int { return &c.WorkerConcurrency })},
+	{Name: "CANTEEN_WORKER_POLL_INTERVAL", Default: "100ms", Help: "how long a worker with no task waits before asking Redis again; a new kitchen ticket waits about half of it",
+		set: dur(func(c *Config) *time.Duration { return &c.WorkerPoll })},
+	{Name: "CANTEEN_OUTBOX_POLL_INTERVAL", Default: "1s", Help: "how often the outbox relay looks for unsent rows besides being woken by PostgreSQL NOTIFY on each commit",
+		set: dur(func(c *Config) *time.Duration { return &c.OutboxPoll })},
 	{Name: "CANTEEN_WECHAT_BASE_URL", Default: "https://api.weixin.qq.com", Help: "WeChat API base URL (the fake's URL in dev and tests)",
 		set: urlOf("https", "http")(func(c *Config) *string { return &c.WeChatBaseURL })},
 	{Name: "CANTEEN_WECHAT_APPID", Default: "", Help: "mini-program app id; empty in dev means the local fake WeChat",

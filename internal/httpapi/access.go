@@ -14,6 +14,7 @@ type access struct {
 	public bool        // anyone, logged in or not
 	diner  bool        // a logged-in diner
 	anyone bool        // any logged-in principal
+	device bool        // a kitchen device (it acts only on its own canteen)
 	roles  []auth.Role // staff holding one of these roles
 }
 
@@ -26,6 +27,10 @@ func staff(roles ...auth.Role) access { return access{roles: roles} }
 
 // dinerOr lets in a logged-in diner and staff holding one of roles.
 func dinerOr(roles ...auth.Role) access { return access{diner: true, roles: roles} }
+
+// deviceOr lets in a kitchen device and staff holding one of roles. A device passes no
+// other rule but loggedIn.
+func deviceOr(roles ...auth.Role) access { return access{device: true, roles: roles} }
 
 // dinerOnly lets in a logged-in diner only.
 var dinerOnly = access{diner: true}
@@ -72,17 +77,22 @@ func guard(a access) fiber.Handler {
 			}
 			return auth.ErrNoSession
 		}
-		switch {
-		case a.anyone,
-			a.diner && p.Kind == auth.DinerKind,
-			len(a.roles) > 0 && p.HasAny(a.roles...):
+		if a.admits(p) {
 			return c.Next()
 		}
 		return errForbidden
 	}
 }
 
-// canteenScope fails unless the staff caller may act on canteen id.
+// admits reports whether the logged-in p passes a.
+func (a access) admits(p auth.Principal) bool {
+	return a.public || a.anyone ||
+		a.diner && p.Kind == auth.DinerKind ||
+		a.device && p.Kind == auth.DeviceKind ||
+		len(a.roles) > 0 && p.HasAny(a.roles...)
+}
+
+// canteenScope fails unless the staff or device caller may act on canteen id.
 func canteenScope(c *fiber.Ctx, id int64) error {
 	p, _ := principal(c)
 	if !p.CanAccessCanteen(id) {

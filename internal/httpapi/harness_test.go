@@ -49,6 +49,7 @@ import (
 	"github.com/canteen-oss/canteen/internal/payment/wechatpayfake"
 	"github.com/canteen-oss/canteen/internal/paymentdb"
 	"github.com/canteen-oss/canteen/internal/postgres/pgtest"
+	"github.com/canteen-oss/canteen/internal/printer"
 	"github.com/canteen-oss/canteen/internal/ratelimit"
 	"github.com/canteen-oss/canteen/internal/redistest"
 	"github.com/canteen-oss/canteen/internal/secure"
@@ -91,6 +92,7 @@ type env struct {
 	payS          *payment.Service
 	ordS          *order.Service
 	kitS          *kitchen.Service
+	prS           *kitchen.Printers
 	dsn           string       // the test database, for a kitchendb.Listen of its own
 	hub           *httpapi.Hub // the kitchen screens' stream hub
 }
@@ -134,6 +136,7 @@ func newEnv(t *testing.T, loginLimit int) *env {
 	}
 	e.base = "http://" + ln.Addr().String()
 	e.kitS = kitchen.NewService(kitchendb.New(db), clock)
+	e.prS = kitchen.NewPrinters(kitchendb.New(db), printer.New(printer.Options{DialTimeout: 2 * time.Second}), clock)
 	pay, payFake, payURL := newPay(t, e.base+"/api/v1/payments/wechat/notify", clock)
 	e.payFake = payFake
 	payStore := paymentdb.New(db, orderdb.New(db, fundingdb.NewLedger()))
@@ -142,12 +145,14 @@ func newEnv(t *testing.T, loginLimit int) *env {
 		WithRefunds(payment.RefundOptions{Store: payStore, Refunder: pay.Refunder(e.base + "/api/v1/payments/wechat/refund-notify")})
 	e.payS = payS
 	e.ordS = ordS
+	recS := payment.NewReconciliation(paymentdb.NewReconcileStore(db), payment.ReconcileOptions{MchID: testMchID, Now: clock})
 	e.app = httpapi.New(httpapi.Deps{
 		Log:  slog.New(slog.NewJSONHandler(testLogOutput(), nil)),
 		Auth: authS, Community: comS, Catalog: catS, Audit: auditdb.New(db),
-		Eligibility: eligS, Funding: fundS, Orders: ordS,
+		Eligibility: eligS, Funding: fundS, Orders: ordS, Reconciliation: recS,
 		Payments:     payS,
 		Kitchen:      e.kitS,
+		Printers:     e.prS,
 		Hub:          e.hub,
 		DemoPayURL:   payURL,
 		RefundNotice: pay.RefundNotice,

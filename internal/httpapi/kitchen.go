@@ -24,6 +24,7 @@ type ticketView struct {
 	State          string           `json:"state"`
 	Delivery       bool             `json:"delivery"`
 	Notes          string           `json:"notes"`
+	ElderPriority  bool             `json:"elder_priority"` // served first; never says why
 	Reprints       int              `json:"reprints"`
 	CreatedAt      time.Time        `json:"created_at"`
 	StateChangedAt time.Time        `json:"state_changed_at"`
@@ -40,7 +41,7 @@ type ticketLineView struct {
 
 func viewTicket(t kitchen.Ticket, lines []kitchen.Line) ticketView {
 	v := ticketView{ID: t.ID, CanteenID: t.CanteenID, OrderID: t.OrderID, Day: t.Day, Period: t.Period, Pickup: t.Pickup,
-		State: string(t.State), Delivery: t.Delivery, Notes: t.Notes, Reprints: t.Reprints, CreatedAt: t.CreatedAt,
+		State: string(t.State), Delivery: t.Delivery, Notes: t.Notes, ElderPriority: t.Priority, Reprints: t.Reprints, CreatedAt: t.CreatedAt,
 		StateChangedAt: t.StateChangedAt}
 	for _, l := range lines {
 		v.Lines = append(v.Lines, ticketLineView{LineNo: l.LineNo, Name: l.Name, Qty: l.Qty, Note: l.Note, StationID: l.StationID})

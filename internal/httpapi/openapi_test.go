@@ -197,7 +197,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			t.Errorf("%s has no x-roles", name)
 		}
 		for _, r := range o.Op.XRoles {
-			if r != "public" && r != "any" && r != "diner" {
+			if r != "public" && r != "any" && r != "diner" && r != "device" {
 				if _, err := auth.ParseRole(r); err != nil {
 					t.Errorf("%s: x-roles names unknown role %q", name, r)
 				}
@@ -332,9 +332,10 @@ func TestOpenAPIOperationsEndpoints(t *testing.T) {
 }
 
 // TestOpenAPIRolesMatchGuards runs each /api/v1 route's guard (the first handler routes.go
-// gives it) for an anonymous caller, a diner and a staff member of each single role, and
-// checks that x-roles names exactly who gets through: [public], [any], or the roles, with
-// diner among them when a logged-in diner gets through.
+// gives it) for an anonymous caller, a diner, a staff member of each single role and a
+// kitchen device, and checks that x-roles names exactly who gets through: [public], [any],
+// or the roles, with diner and device among them when a logged-in diner or device gets
+// through.
 func TestOpenAPIRolesMatchGuards(t *testing.T) {
 	app := New(Deps{}, Options{BodyLimit: 1 << 20, RequestTimeout: time.Second})
 	routes := apiRoutes(t, app)
@@ -344,7 +345,8 @@ func TestOpenAPIRolesMatchGuards(t *testing.T) {
 		documented[o.Method+" "+o.Path] = o.Op.XRoles
 	}
 
-	callers := map[string]*auth.Principal{"anonymous": nil, "diner": {Kind: auth.DinerKind, ID: 1, CommunityID: 1}}
+	callers := map[string]*auth.Principal{"anonymous": nil, "diner": {Kind: auth.DinerKind, ID: 1, CommunityID: 1},
+		"device": {Kind: auth.DeviceKind, ID: 3, CommunityID: 1, Roles: []auth.Role{auth.Kitchen}, CanteenIDs: []int64{1}, CanteenID: 1}}
 	for _, r := range auth.Roles {
 		callers[string(r)] = &auth.Principal{Kind: auth.StaffKind, ID: 2, CommunityID: 1, Roles: []auth.Role{r}}
 	}
@@ -371,11 +373,14 @@ func TestOpenAPIRolesMatchGuards(t *testing.T) {
 		switch {
 		case passes["anonymous"]:
 			got = []string{"public"}
-		case passes["diner"] && allStaffPass(passes):
+		case passes["diner"] && passes["device"] && allStaffPass(passes):
 			got = []string{"any"}
 		default:
 			if passes["diner"] {
 				got = append(got, "diner")
+			}
+			if passes["device"] {
+				got = append(got, "device")
 			}
 			for _, r := range auth.Roles {
 				if passes[string(r)] {

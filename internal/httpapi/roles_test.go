@@ -10,7 +10,8 @@ import (
 )
 
 // Who may call what, written out independently of routes.go: "public", "any" (any
-// logged-in principal) or the staff roles allowed.
+// logged-in principal) or the staff roles allowed, with "device" for a kitchen device
+// registered to the seeded canteen.
 var staffRoles = []string{"admin", "reviewer", "kitchen", "counter", "finance"}
 
 var expectAccess = map[string][]string{
@@ -95,22 +96,33 @@ var expectAccess = map[string][]string{
 	"POST /api/v1/payments/wechat/notify":                             {"public"},
 	"POST /api/v1/payments/wechat/refund-notify":                      {"public"},
 	"GET /api/v1/admin/payments/attention":                            {"admin", "finance"},
-	"GET /api/v1/kitchen/canteens/:id/tickets":                        {"kitchen", "admin"},
-	"GET /api/v1/kitchen/canteens/:id/board":                          {"kitchen", "admin"},
-	"GET /api/v1/kitchen/canteens/:id/stream":                         {"kitchen", "admin"},
-	"POST /api/v1/kitchen/tickets/:id/bump":                           {"kitchen"},
-	"POST /api/v1/kitchen/tickets/:id/recall":                         {"kitchen"},
-	"POST /api/v1/kitchen/tickets/:id/reprint":                        {"kitchen"},
+	"GET /api/v1/admin/reconciliation":                                {"admin", "finance"},
+	"POST /api/v1/admin/reconciliation/:day/run":                      {"finance"},
+	"POST /api/v1/admin/reconciliation/:day/resolutions":              {"finance"},
+	"GET /api/v1/kitchen/canteens/:id/tickets":                        {"kitchen", "admin", "device"},
+	"GET /api/v1/kitchen/canteens/:id/board":                          {"kitchen", "admin", "device"},
+	"GET /api/v1/kitchen/canteens/:id/stations":                       {"kitchen", "admin", "device"},
+	"GET /api/v1/kitchen/canteens/:id/stream":                         {"kitchen", "admin", "device"},
+	"POST /api/v1/kitchen/tickets/:id/bump":                           {"kitchen", "device"},
+	"POST /api/v1/kitchen/tickets/:id/recall":                         {"kitchen", "device"},
+	"POST /api/v1/kitchen/tickets/:id/reprint":                        {"kitchen", "device"},
+	"POST /api/v1/kitchen/devices":                                    {"kitchen", "admin"},
+	"GET /api/v1/admin/devices":                                       {"admin"},
+	"POST /api/v1/admin/devices/:id/revoke":                           {"admin"},
+	"GET /api/v1/kitchen/canteens/:id/printers":                       {"kitchen", "admin", "device"},
+	"POST /api/v1/admin/canteens/:id/printers":                        {"admin"},
+	"PATCH /api/v1/admin/printers/:id":                                {"admin"},
 	"GET /api/v1/communities/:communityID/canteens/:canteenID/pickup": {"public"},
 	"POST /api/v1/orders/:id/refunds":                                 {"diner", "admin", "counter", "finance"},
 	"GET /api/v1/me/allowances":                                       {"diner"},
 }
 
-// TestEveryRouteEveryRole calls every /api/v1 route as nobody, as a diner and as each
-// staff role, and checks that exactly the expected callers get past authorization.
+// TestEveryRouteEveryRole calls every /api/v1 route as nobody, as a diner, as each staff
+// role and as a kitchen device, and checks that exactly the expected callers get past
+// authorization.
 func TestEveryRouteEveryRole(t *testing.T) {
 	e := newEnv(t, 100000)
-	callers := append([]string{"nobody", "diner"}, "admin", "reviewer", "kitchen", "counter", "finance", "merchant")
+	callers := append([]string{"nobody", "diner"}, "admin", "reviewer", "kitchen", "counter", "finance", "merchant", "device")
 	seen := map[string]bool{}
 	for _, r := range e.app.GetRoutes(true) {
 		if !strings.HasPrefix(r.Path, "/api/v1/") || r.Method == "HEAD" {
@@ -174,8 +186,12 @@ func (e *env) tokenFor(who, path string) string {
 		return ""
 	case strings.HasSuffix(path, "/logout") && who == "diner":
 		return e.dinerToken(fmt.Sprintf("openid-%s", path))
+	case strings.HasSuffix(path, "/logout") && who == "device":
+		return e.deviceToken(e.tokens["kitchen"], e.ids["canteen"], "退出用平板")
 	case strings.HasSuffix(path, "/logout"):
 		return e.login("user-"+who, password)
+	case who == "device" && e.tokens["device"] == "":
+		e.tokens["device"] = e.deviceToken(e.tokens["kitchen"], e.ids["canteen"], "热菜档平板")
 	}
 	return e.tokens[who]
 }
@@ -197,7 +213,8 @@ func (e *env) fillPath(p string) string {
 		id = e.ids["pledge"]
 	case strings.HasPrefix(p, "/api/v1/admin/policies/"):
 		id = e.ids["policy"]
-	case strings.HasPrefix(p, "/api/v1/family/bindings/"), strings.HasPrefix(p, "/api/v1/orders/"):
+	case strings.HasPrefix(p, "/api/v1/family/bindings/"), strings.HasPrefix(p, "/api/v1/orders/"),
+		strings.HasPrefix(p, "/api/v1/admin/devices/"):
 		id = 987654 // none: the allowed get as far as 404
 	}
 	r := strings.NewReplacer(

@@ -134,17 +134,33 @@ func (s *server) routes(app *fiber.App) {
 	r("POST", "/payments/wechat/notify", public, s.wechatPayNotify)
 	r("POST", "/payments/wechat/refund-notify", public, s.wechatRefundNotify)
 	r("GET", "/admin/payments/attention", staff(admin, fin), s.paymentsNeedingAttention)
+	// Reconciliation with WeChat Pay's daily trade bill: findings, re-runs, finance's notes.
+	r("GET", "/admin/reconciliation", staff(admin, fin), s.listReconciliation)
+	r("POST", "/admin/reconciliation/:day/run", staff(fin), s.rerunReconciliation)
+	r("POST", "/admin/reconciliation/:day/resolutions", staff(fin), s.resolveFinding)
 
-	// The kitchen: open tickets, bump and recall, reprint, the production board; the
+	// The kitchen: open tickets, bump and recall, reprint, the production board — for kitchen
+	// staff and for kitchen devices, each device on its own canteen only; the
 	// dining room's pickup board is public and shows numbers only.
 	kit := auth.Kitchen
-	r("GET", "/kitchen/canteens/:id/tickets", staff(kit, admin), s.openTickets)
-	r("GET", "/kitchen/canteens/:id/board", staff(kit, admin), s.productionBoard)
+	r("GET", "/kitchen/canteens/:id/tickets", deviceOr(kit, admin), s.openTickets)
+	r("GET", "/kitchen/canteens/:id/board", deviceOr(kit, admin), s.productionBoard)
+	r("GET", "/kitchen/canteens/:id/stations", deviceOr(kit, admin), s.kitchenStations)
 	// Server-Sent Events for kitchen screens; the token may come as ?access_token=.
-	v1.Add("GET", "/kitchen/canteens/:id/stream", s.streamGuard(staff(kit, admin)), s.kitchenStream)
-	r("POST", "/kitchen/tickets/:id/bump", staff(kit), s.moveTicket(false))
-	r("POST", "/kitchen/tickets/:id/recall", staff(kit), s.moveTicket(true))
-	r("POST", "/kitchen/tickets/:id/reprint", staff(kit), s.reprintTicket)
+	screen := deviceOr(kit, admin)
+	v1.Add("GET", "/kitchen/canteens/:id/stream", s.streamGuard(screen), s.kitchenStream(screen))
+	r("POST", "/kitchen/tickets/:id/bump", deviceOr(kit), s.inTicketScope(s.moveTicket(false)))
+	r("POST", "/kitchen/tickets/:id/recall", deviceOr(kit), s.inTicketScope(s.moveTicket(true)))
+	r("POST", "/kitchen/tickets/:id/reprint", deviceOr(kit), s.inTicketScope(s.reprintTicket))
+	// Kitchen devices: a screen stays logged in to one canteen until it expires or an
+	// admin revokes it. Staff register one; a device cannot.
+	r("POST", "/kitchen/devices", staff(kit, admin), s.registerDevice)
+	r("GET", "/admin/devices", staff(admin), s.listDevices)
+	r("POST", "/admin/devices/:id/revoke", staff(admin), s.revokeDevice)
+	// Network ticket printers: screens show their status, admins set them up.
+	r("GET", "/kitchen/canteens/:id/printers", deviceOr(kit, admin), s.listPrinters)
+	r("POST", "/admin/canteens/:id/printers", staff(admin), s.createPrinter)
+	r("PATCH", "/admin/printers/:id", staff(admin), s.updatePrinter)
 	r("GET", "/communities/:communityID/canteens/:canteenID/pickup", public, s.pickupBoard)
 	r("GET", "/me/allowances", dinerOnly, s.allowances)
 

@@ -49,7 +49,11 @@ type Deps struct {
 	Metrics     *Metrics
 	Asynqmon    http.Handler // mounted at /admin/asynq behind admin login; nil leaves it out
 	Payments    *payment.Service
-	Kitchen     *kitchen.Service
+	// Reconciliation matches WeChat Pay's trade bills with our payments; nil without WeChat Pay.
+	Reconciliation *payment.Reconciliation
+	Kitchen        *kitchen.Service
+	// Printers lists and changes the kitchen's network printers; the print task prints.
+	Printers *kitchen.Printers
 	// Hub carries ticket changes to kitchen screens (GET …/kitchen/canteens/:id/stream);
 	// cmd feeds it from kitchendb.Listen and closes it before shutdown. Nil: no live
 	// updates (the stream answers 503 and screens fall back to polling).

@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"bufio"
+	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -13,10 +15,13 @@ import (
 )
 
 // Timing of kitchen streams: a comment line every streamHeartbeat keeps proxies from
-// closing an idle stream and tells the server when a screen has gone; after streamMaxAge a
-// stream ends and the browser reconnects, so an expired or revoked session is noticed.
+// closing an idle stream and tells the server when a screen has gone; every streamRecheck
+// the stream checks its session again and ends once it is revoked or expired (a revoked
+// device, a logged-out or disabled account); after streamMaxAge a stream ends and the
+// browser reconnects.
 const (
 	streamHeartbeat = 15 * time.Second
+	streamRecheck   = 5 * time.Second
 	streamMaxAge    = 30 * time.Minute
 	streamRetryMS   = 3000 // how long EventSource waits before reconnecting
 	streamBacklog   = 256  // ticket ids a slow screen may owe before it is told to reload
@@ -39,6 +44,7 @@ type subscriber struct {
 	wake      chan struct{} // capacity 1: something is pending
 	mu        sync.Mutex
 	tickets   []int64
+	printers  []int64 // printers whose status or settings changed
 	reload    bool
 }
 
@@ -62,6 +68,27 @@ func (h *Hub) Publish(canteenID, ticketID int64) {
 			s.reload, s.tickets = true, nil
 		case !s.reload:
 			s.tickets = append(s.tickets, ticketID)
+		}
+		s.mu.Unlock()
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// PublishPrinter tells the screens of canteenID that a printer's status or settings
+// changed. It never blocks.
+func (h *Hub) PublishPrinter(canteenID, printerID int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		if s.canteenID != canteenID {
+			continue
+		}
+		s.mu.Lock()
+		if !slices.Contains(s.printers, printerID) {
+			s.printers = append(s.printers, printerID)
 		}
 		s.mu.Unlock()
 		select {
@@ -114,6 +141,15 @@ func (s *subscriber) take() (reload bool, tickets []int64) {
 	return reload, tickets
 }
 
+// takePrinters returns and clears the printers s owes its screen.
+func (s *subscriber) takePrinters() []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.printers
+	s.printers = nil
+	return p
+}
+
 var (
 	errStreamAccept = fiber.NewError(fiber.StatusNotAcceptable, "此接口是事件流，请用 EventSource / send Accept: text/event-stream")
 	errStreamClosed = apperr.New(apperr.Transient, "stream_unavailable", "实时推送暂不可用 / live updates are unavailable")
@@ -132,6 +168,7 @@ func (s *server) streamGuard(a access) fiber.Handler {
 				switch {
 				case err == nil:
 					c.Locals("principal", p)
+					c.Locals("token", strings.Clone(token))
 				case apperr.KindOf(err) != apperr.Unauthenticated:
 					return err
 				default:
@@ -145,10 +182,17 @@ func (s *server) streamGuard(a access) fiber.Handler {
 
 // kitchenStream is GET /api/v1/kitchen/canteens/:id/stream: Server-Sent Events for a
 // kitchen screen. "event: ticket" with data {"ticket_id":N} says a ticket of the canteen
-// was created or moved; "event: reload" says changes may have been missed (the database
-// listener reconnected, or the screen fell behind); a comment line comes every 15 s. The
-// screen reloads its open tickets on every event and whenever the stream (re)opens.
-func (s *server) kitchenStream(c *fiber.Ctx) error {
+// was created or moved; "event: printer" with the printer's JSON (as GET …/printers lists
+// it) says a printer's status or settings changed; "event: reload" says changes may have
+// been missed (the database listener reconnected, or the screen fell behind); a comment
+// line comes every 15 s. The screen reloads its open tickets on every event and whenever
+// the stream (re)opens, and its printers on a reload. The stream ends when its session
+// no longer passes a or may no longer act on the canteen (see streamRecheck).
+func (s *server) kitchenStream(a access) fiber.Handler {
+	return func(c *fiber.Ctx) error { return s.openKitchenStream(c, a) }
+}
+
+func (s *server) openKitchenStream(c *fiber.Ctx, a access) error {
 	id, err := canteenParam(c)
 	if err != nil {
 		return err
@@ -167,6 +211,8 @@ func (s *server) kitchenStream(c *fiber.Ctx) error {
 		return errStreamClosed
 	}
 	hub := s.Hub // the writer runs after this handler returns: it must not touch c
+	printerJSON := s.printerJSON(me(c).CommunityID)
+	live := s.sessionLive(c, a, id)
 	c.Set(fiber.HeaderContentType, "text/event-stream; charset=utf-8")
 	c.Set(fiber.HeaderCacheControl, "no-cache, no-store")
 	c.Set("X-Accel-Buffering", "no")
@@ -176,6 +222,8 @@ func (s *server) kitchenStream(c *fiber.Ctx) error {
 		defer beat.Stop()
 		age := time.NewTimer(streamMaxAge)
 		defer age.Stop()
+		recheck := time.NewTicker(streamRecheck)
+		defer recheck.Stop()
 		fmt.Fprintf(w, "retry: %d\n: connected\n\n", streamRetryMS)
 		for {
 			if err := w.Flush(); err != nil {
@@ -188,6 +236,10 @@ func (s *server) kitchenStream(c *fiber.Ctx) error {
 				return
 			case <-beat.C:
 				fmt.Fprint(w, ": ping\n\n")
+			case <-recheck.C:
+				if !live() {
+					return
+				}
 			case <-sub.wake:
 				reload, tickets := sub.take()
 				if reload {
@@ -196,8 +248,33 @@ func (s *server) kitchenStream(c *fiber.Ctx) error {
 				for _, t := range tickets {
 					fmt.Fprintf(w, "event: ticket\ndata: {\"ticket_id\":%d}\n\n", t)
 				}
+				for _, p := range sub.takePrinters() {
+					if data := printerJSON(p); data != nil {
+						fmt.Fprintf(w, "event: printer\ndata: %s\n\n", data)
+					}
+				}
 			}
 		}
 	})
 	return nil
+}
+
+// sessionLive returns a check, safe to run after the handler has returned, that the
+// session of c's token still passes a and may act on canteen id. A failure to check
+// (the database is unreachable) counts as live: only a refused session ends a stream.
+func (s *server) sessionLive(c *fiber.Ctx, a access, canteenID int64) func() bool {
+	token, _ := c.Locals("token").(string)
+	svc := s.Auth
+	return func() bool {
+		if svc == nil || token == "" {
+			return true
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), streamRecheck)
+		defer cancel()
+		p, err := svc.Authenticate(ctx, token)
+		if err != nil {
+			return apperr.KindOf(err) != apperr.Unauthenticated
+		}
+		return a.admits(p) && p.CanAccessCanteen(canteenID)
+	}
 }

@@ -238,3 +238,54 @@ func (w *world) taskID(id int64) string {
 	}
 	return fmt.Sprintf("outbox-%d-%d", id, created.UnixMicro())
 }
+
+// TestRunRelayPassesWhenWoken runs the relay with an hour between polls: after its first
+// pass, a row written later reaches the queue only because Wake says so.
+func TestRunRelayPassesWhenWoken(t *testing.T) {
+	rdb := flushedRedis(t)
+	w := newWorld(t)
+	insp := asynq.NewInspectorFromRedisClient(rdb)
+	first := w.paidOrder()
+	wake := make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(w.ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- RunRelay(ctx, rdb, kitchendb.NewOutbox(w.db), RelayOptions{Interval: time.Hour, Wake: wake,
+			Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	waitSent := func(what string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for w.count("SELECT count(*) FROM outbox WHERE sent_at IS NULL") > 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the outbox row was not relayed", what)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitSent("first pass")
+	second := w.paidOrder()
+	wake <- struct{}{}
+	waitSent("after a wake-up")
+	tasks, err := insp.ListPendingTasks(QueueDefault)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var orders []int64
+	for _, task := range tasks {
+		var p TicketPayload
+		if err := json.Unmarshal(task.Payload, &p); err != nil {
+			t.Fatal(err)
+		}
+		orders = append(orders, p.OrderID)
+	}
+	if len(orders) != 2 || orders[0]+orders[1] != first+second {
+		t.Fatalf("ticket tasks for orders %v; want %d and %d", orders, first, second)
+	}
+}

@@ -27,7 +27,8 @@ var Queues = map[string]int{QueueCritical: 6, QueueDefault: 3, QueueLow: 1}
 
 // Task types. Every task type the system runs is listed here.
 const (
-	// TypePurgeSessions deletes sessions that expired or were revoked over a day ago.
+	// TypePurgeSessions deletes sessions, kitchen devices included, that expired or were
+	// revoked over a day ago.
 	TypePurgeSessions = "auth:purge_sessions"
 	// TypeExpireOrders expires unpaid orders past their payment deadline, giving back their
 	// subsidy holds, supply and limit slots.
@@ -37,6 +38,7 @@ const (
 	TypeSweepPayments = "payment:sweep"
 	// TypeFetchTradeBill downloads yesterday's WeChat Pay trade bill, checks its SHA1 and
 	// stores it raw and parsed; it runs hourly from 10:15 and does nothing once stored.
+	// Then it reconciles every stored day that is due (bills.go).
 	TypeFetchTradeBill = "payment:fetch_trade_bill"
 	// TypeCreateTicket makes the kitchen ticket of a paid order (payload {"order_id",
 	// "community_id"}); the outbox relay enqueues it for each order.paid row. Idempotent.
@@ -47,6 +49,11 @@ const (
 	// TypeRedriveTickets makes the missing tickets of orders paid over 30 s ago, so a
 	// flushed Redis or a lost task cannot leave a paid order without a ticket.
 	TypeRedriveTickets = "kitchen:redrive_tickets"
+	// TypePrint prints a ticket (payload {"ticket_id","generation","community_id"};
+	// generation 0 is its first print, n its nth reprint) on the canteen's network
+	// printers that have not printed it yet; the outbox relay enqueues it for each
+	// ticket.print row. A printer that is down makes it retry, every minute at most.
+	TypePrint = "kitchen:print"
 )
 
 // Periodic is one scheduled task: cron spec in Asia/Shanghai.
@@ -73,12 +80,17 @@ type Handlers struct {
 	SweepPayments func(ctx context.Context, limit int) (queried, credited int, err error)
 	// FetchTradeBill stores yesterday's trade bill; nil when WeChat Pay is not configured.
 	FetchTradeBill func(ctx context.Context) error
+	// ReconcileBills reconciles the stored bill days that are due and says how many; it
+	// runs after each FetchTradeBill (bills.go). Nil: bills are stored, not reconciled.
+	ReconcileBills func(ctx context.Context) (int, error)
 	// CreateTicket makes the ticket of a paid order, or finds the one it has.
 	CreateTicket func(ctx context.Context, communityID, orderID int64) error
 	// NotifyReady sends an order's "meal ready" message (at most once); nil: none is sent.
 	NotifyReady func(ctx context.Context, communityID, orderID int64) error
 	// UnticketedOrders lists up to limit orders paid more than age ago without a ticket.
 	UnticketedOrders func(ctx context.Context, age time.Duration, limit int) ([]kitchen.OrderRef, error)
+	// PrintTicket prints a ticket's print generation on the printers still owing it.
+	PrintTicket func(ctx context.Context, communityID, ticketID int64, generation int) error
 }
 
 // Mux returns the asynq handler table. Every handler's error is classified by retryable.
@@ -137,15 +149,8 @@ func (h Handlers) Mux(log *slog.Logger) *asynq.ServeMux {
 		}
 		return nil
 	})
-	mux.HandleFunc(TypeFetchTradeBill, func(ctx context.Context, _ *asynq.Task) error {
-		if h.FetchTradeBill == nil {
-			return nil
-		}
-		if err := h.FetchTradeBill(ctx); err != nil {
-			return fmt.Errorf("fetch trade bill: %w", err)
-		}
-		return nil
-	})
+	h.handleBills(mux, log)
 	h.handleTickets(mux, log)
+	h.handlePrint(mux)
 	return mux
 }

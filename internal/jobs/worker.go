@@ -19,7 +19,11 @@ type WorkerOptions struct {
 	Concurrency     int
 	ShutdownTimeout time.Duration
 	LeaderTTL       time.Duration // 30 s when zero
-	Log             *slog.Logger
+	// PollInterval is how long a worker whose queues are empty waits before asking Redis
+	// again (asynq's TaskCheckInterval, each wait drawn between half and 1.5 times it): a
+	// new task waits about half of it on average. 1 s when zero.
+	PollInterval time.Duration
+	Log          *slog.Logger
 }
 
 // Run serves tasks until ctx is done, then shuts down gracefully: it stops fetching,
@@ -31,13 +35,16 @@ func Run(ctx context.Context, rdb redis.UniversalClient, h Handlers, opt WorkerO
 	}
 	log := opt.Log
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
-		Concurrency:     opt.Concurrency,
-		Queues:          Queues,
-		ShutdownTimeout: opt.ShutdownTimeout,
-		Logger:          slogAdapter{log},
-		LogLevel:        asynq.WarnLevel,
-		// A task recovered after its worker died does not use up a retry.
-		IsFailure: func(err error) bool { return !errors.Is(err, asynq.ErrLeaseExpired) },
+		Concurrency:       opt.Concurrency,
+		Queues:            Queues,
+		ShutdownTimeout:   opt.ShutdownTimeout,
+		Logger:            slogAdapter{log},
+		LogLevel:          asynq.WarnLevel,
+		TaskCheckInterval: opt.PollInterval,
+		// A task recovered after its worker died does not use up a retry, and runs again at
+		// once: finding it took the recoverer a minute or more already.
+		IsFailure:      func(err error) bool { return !errors.Is(err, asynq.ErrLeaseExpired) },
+		RetryDelayFunc: retryDelay,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
 			n, _ := asynq.GetRetryCount(ctx)
 			max, _ := asynq.GetMaxRetry(ctx)
@@ -63,6 +70,18 @@ func Run(ctx context.Context, rdb redis.UniversalClient, h Handlers, opt WorkerO
 	srv.Shutdown()
 	<-leaderDone
 	return nil
+}
+
+// retryDelay is asynq's exponential backoff, except that a task whose worker died
+// (ErrLeaseExpired) is retried at once and printing backs off to a minute at most.
+func retryDelay(n int, err error, t *asynq.Task) time.Duration {
+	if errors.Is(err, asynq.ErrLeaseExpired) {
+		return 0
+	}
+	if t.Type() == TypePrint {
+		return printRetryDelay(n)
+	}
+	return asynq.DefaultRetryDelayFunc(n, err, t)
 }
 
 // runScheduler enqueues the periodic tasks while lctx lives.

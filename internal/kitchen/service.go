@@ -65,6 +65,8 @@ type Store interface {
 	// Unticketed lists up to limit paid orders with no ticket, paid before paidBefore, of
 	// every community, oldest first.
 	Unticketed(ctx context.Context, paidBefore time.Time, limit int) ([]OrderRef, error)
+	// Stations lists a canteen's stations by id; none when it has only the implicit one.
+	Stations(ctx context.Context, communityID, canteenID int64) ([]Station, error)
 }
 
 // Service runs the kitchen side of orders over a Store.

@@ -1,6 +1,8 @@
 package kitchen
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -60,4 +62,14 @@ func Stations(lines []Line) []int64 {
 		}
 	}
 	return out
+}
+
+// Stations lists a canteen's stations in id order, for screens that show one station's
+// lines; an empty list means the canteen has only the implicit station.
+func (s *Service) Stations(ctx context.Context, communityID, canteenID int64) ([]Station, error) {
+	st, err := s.store.Stations(ctx, communityID, canteenID)
+	if err != nil {
+		return nil, fmt.Errorf("kitchen: stations of canteen %d: %w", canteenID, err)
+	}
+	return st, nil
 }

@@ -131,7 +131,7 @@ type Ticket struct {
 	State          TicketState
 	Delivery       bool   // delivered to the door instead of collected at the counter
 	Notes          string // the lines' notes, "红烧肉: 少辣; 米饭: 软一点"
-	Priority       bool   // served first (the order had a subsidy part)
+	Priority       bool   // served first: the diner was an elder on the meal day (老人优先)
 	Reprints       int
 	CreatedAt      time.Time
 	StateChangedAt time.Time

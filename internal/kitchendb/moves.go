@@ -75,7 +75,8 @@ func (s *Store) Move(ctx context.Context, sc kitchen.Scope, ticketID int64, reca
 	return out.ticket(), nil
 }
 
-// Reprint implements kitchen.Store.
+// Reprint implements kitchen.Store: with the count, it queues the reprint (print
+// generation n for the nth reprint) on the canteen's printers.
 func (s *Store) Reprint(ctx context.Context, sc kitchen.Scope, ticketID int64) (kitchen.Card, error) {
 	var out ticketRow
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
@@ -85,6 +86,9 @@ func (s *Store) Reprint(ctx context.Context, sc kitchen.Scope, ticketID int64) (
 			return kitchen.ErrTicketNotFound
 		}
 		if err != nil {
+			return err
+		}
+		if err := queuePrints(ctx, tx, out, out.Reprints); err != nil {
 			return err
 		}
 		return notify(ctx, tx, out.CanteenID, out.ID)

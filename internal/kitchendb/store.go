@@ -20,8 +20,8 @@ import (
 	"github.com/canteen-oss/canteen/internal/postgres"
 )
 
-// Channel is the PostgreSQL NOTIFY channel of ticket changes; each payload is JSON
-// {"canteen_id":1,"ticket_id":2}.
+// Channel is the PostgreSQL NOTIFY channel of ticket changes, each payload JSON
+// {"canteen_id":1,"ticket_id":2}, and of printer changes, {"canteen_id":1,"printer_id":3}.
 const Channel = "kitchen_tickets"
 
 // Store implements kitchen.Store on PostgreSQL.
@@ -169,6 +169,9 @@ func (s *Store) CreateTicket(ctx context.Context, communityID, orderID int64) (k
 		if err := event(ctx, tx, communityID, out.ID, nil, kitchen.StateNew, audit.SystemActor); err != nil {
 			return err
 		}
+		if err := queuePrints(ctx, tx, out, 0); err != nil {
+			return err
+		}
 		return notify(ctx, tx, o.CanteenID, out.ID)
 	})
 	if errors.Is(err, errTicketExists) {
@@ -186,8 +189,9 @@ func (s *Store) CreateTicket(ctx context.Context, communityID, orderID int64) (k
 	return out.ticket(), true, nil
 }
 
-// routedLines reads an order's lines routed to the canteen's stations, and whether any
-// line had a subsidy part.
+// routedLines reads an order's lines routed to the canteen's stations, and whether the
+// diner the order is for is served first: an elder, as pricing saw them, with an elderly
+// eligibility approved and valid on the meal day.
 func (s *Store) routedLines(ctx context.Context, tx bun.IDB, communityID, orderID, canteenID int64) ([]kitchen.Line, bool, error) {
 	var src []struct {
 		LineNo   int    `bun:"line_no"`
@@ -218,9 +222,12 @@ func (s *Store) routedLines(ctx context.Context, tx bun.IDB, communityID, orderI
 		lines[i] = kitchen.Line{LineNo: l.LineNo, Name: l.Name, Qty: l.Qty, Note: l.Note, StationID: kitchen.Route(st, l.Category)}
 	}
 	var priority bool
-	if err := tx.NewRaw("SELECT EXISTS (SELECT 1 FROM order_subsidies WHERE community_id = ? AND order_id = ?)",
+	if err := tx.NewRaw(`SELECT EXISTS (SELECT 1 FROM orders o JOIN eligibilities e
+			ON e.community_id = o.community_id AND e.diner_id = o.diner_id
+		WHERE o.community_id = ? AND o.id = ? AND e.grp = 'elderly' AND e.status = 'approved'
+		  AND e.valid_from <= o.day AND e.valid_until >= o.day)`,
 		communityID, orderID).Scan(ctx, &priority); err != nil {
-		return nil, false, fmt.Errorf("order subsidies: %w", err)
+		return nil, false, fmt.Errorf("elder priority: %w", err)
 	}
 	return lines, priority, nil
 }

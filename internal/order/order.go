@@ -145,6 +145,9 @@ type Order struct {
 	NotifyReady     bool           `json:"notify_ready"`
 	CreatedAt       time.Time      `json:"created_at"`
 	Lines           []Line         `json:"lines"`
+	// PickupNo is the pickup number of the order's kitchen ticket ("A023"); nil until the
+	// kitchen has a ticket. Filled by reads (Get, Mine), not by changes.
+	PickupNo *string `json:"pickup_no"`
 
 	// Replayed is set by Place when it returns the order an earlier call with the same
 	// idempotency key and request placed, instead of placing a new one.

@@ -68,6 +68,7 @@ type orderRow struct {
 	CancelReason    string        `bun:"cancel_reason"`
 	NotifyReady     bool          `bun:"notify_ready"`
 	CreatedAt       time.Time     `bun:"created_at,nullzero,notnull,default:current_timestamp"`
+	PickupNo        *string       `bun:"pickup_no,scanonly"` // from the order's ticket; see selectOrders
 }
 
 type lineRow struct {
@@ -116,7 +117,15 @@ func (r orderRow) order() order.Order {
 		Kind: order.Kind(r.Kind), DeliveryAddress: r.DeliveryAddress, Status: order.Status(r.Status),
 		Payment: order.Payment(r.PaymentMethod), StandardFen: r.StandardFen, SubsidyFen: r.SubsidyFen, PayFen: r.PayFen,
 		RefundedFen: r.RefundedFen, PayDeadline: r.PayDeadline, PaidAt: r.PaidAt, CancelledAt: r.CancelledAt,
-		CancelReason: r.CancelReason, NotifyReady: r.NotifyReady, CreatedAt: r.CreatedAt, Lines: []order.Line{}}
+		CancelReason: r.CancelReason, NotifyReady: r.NotifyReady, CreatedAt: r.CreatedAt, Lines: []order.Line{},
+		PickupNo: r.PickupNo}
+}
+
+// selectOrders selects orders into rows with the pickup number of each order's ticket
+// (NULL while the kitchen has none).
+func (s *Store) selectOrders(rows any) *bun.SelectQuery {
+	return s.db.NewSelect().Model(rows).ColumnExpr("?TableColumns").
+		ColumnExpr("(SELECT t.pickup_no FROM tickets AS t WHERE t.order_id = o.id) AS pickup_no")
 }
 
 // outbox announces an order change to the task relay, in tx.
@@ -269,7 +278,7 @@ func (s *Store) Usage(ctx context.Context, communityID, dinerID int64, windows [
 // ByIdempotencyKey implements order.Store.
 func (s *Store) ByIdempotencyKey(ctx context.Context, communityID int64, kind string, byID int64, key string) (order.Order, []byte, error) {
 	var r orderRow
-	err := s.db.NewSelect().Model(&r).Where("community_id = ? AND placed_by_kind = ? AND placed_by_id = ? AND idempotency_key = ?",
+	err := s.selectOrders(&r).Where("community_id = ? AND placed_by_kind = ? AND placed_by_id = ? AND idempotency_key = ?",
 		communityID, kind, byID, key).Scan(ctx)
 	if postgres.IsNoRows(err) {
 		return order.Order{}, nil, order.ErrNotFound
@@ -287,7 +296,7 @@ func (s *Store) ByIdempotencyKey(ctx context.Context, communityID int64, kind st
 // Get implements order.Store.
 func (s *Store) Get(ctx context.Context, communityID, id int64) (order.Order, error) {
 	var r orderRow
-	err := s.db.NewSelect().Model(&r).Where("community_id = ? AND id = ?", communityID, id).Scan(ctx)
+	err := s.selectOrders(&r).Where("community_id = ? AND id = ?", communityID, id).Scan(ctx)
 	if postgres.IsNoRows(err) {
 		return order.Order{}, order.ErrNotFound
 	}
@@ -304,7 +313,7 @@ func (s *Store) Get(ctx context.Context, communityID, id int64) (order.Order, er
 // ListForDiner implements order.Store: orders for the diner or placed by them.
 func (s *Store) ListForDiner(ctx context.Context, communityID, dinerID int64, limit int) ([]order.Order, error) {
 	var rows []orderRow
-	err := s.db.NewSelect().Model(&rows).
+	err := s.selectOrders(&rows).
 		Where("community_id = ? AND (diner_id = ? OR (placed_by_kind = 'diner' AND placed_by_id = ?))", communityID, dinerID, dinerID).
 		OrderExpr("id DESC").Limit(int64(limit)).Scan(ctx)
 	if err != nil {

@@ -9,13 +9,16 @@
     pending: ["待支付", "pending"],
     paid: ["已支付", "good"],
     in_kitchen: ["制作中", "good"],
-    ready: ["可取餐", "good"],
+    ready: ["请取餐", "ready"],
     picked_up: ["已取餐", "ended"],
     cancelled: ["已取消", "ended"],
     expired: ["已过期", "ended"],
     refunded: ["已退款", "ended"],
   };
   const FINAL = new Set(["picked_up", "cancelled", "expired", "refunded"]);
+  const ACTIVE = new Set(["pending", "paid", "in_kitchen", "ready"]);
+  // The steps a paid order goes through, as the diner follows it.
+  const STEPS = ["paid", "in_kitchen", "ready", "picked_up"];
   const PERIODS = { breakfast: "早餐", lunch: "午餐", dinner: "晚餐" };
   const KINDS = { dine_in: "堂食", takeaway: "打包带走", delivery: "送餐" };
   const WINDOWS = { meal: "这一餐", day: "今天", month: "本月" };
@@ -38,6 +41,7 @@
     quoteSeq: 0,
     placeKey: "",
     order: null,
+    myOrders: [],
     pollTimer: 0,
   };
 
@@ -216,6 +220,7 @@
     }
     loggedOut("");
     S.order = null;
+    S.myOrders = [];
     $("order").hidden = true;
     renderMenu();
     renderCart();
@@ -227,6 +232,9 @@
     await Promise.all([loadItemQuotes(), loadAllowances(), loadMyOrders()]);
     renderMenu();
     requote();
+    // An order still on its way is shown at once, with its pickup number.
+    const active = S.myOrders.find((o) => ACTIVE.has(o.status));
+    if (!S.order && active) showOrder(active, { scroll: false });
   }
 
   // ---------------------------------------------------------------- community and canteen
@@ -295,7 +303,7 @@
     tabs.replaceChildren();
     for (const m of S.menus) {
       const on = S.menu && S.menu.id === m.id;
-      tabs.append(el("button", { type: "button", "aria-pressed": on ? "true" : "false", onclick: () => selectMenu(m) },
+      tabs.append(el("button", { type: "button", "aria-pressed": on ? "true" : "false", "data-menu": `${m.day}/${m.period}`, onclick: () => selectMenu(m) },
         (on ? "✓ " : "") + menuLabel(m)));
     }
     const note = $("menu-note");
@@ -503,6 +511,25 @@
     }, 250);
   }
 
+  // askSubscribe asks, as WeChat's subscribe prompt does at checkout, whether the diner
+  // wants the one "meal ready" message for this order; it resolves true for 允许.
+  function askSubscribe() {
+    const d = $("subscribe");
+    if (typeof d.showModal !== "function") return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (yes) => {
+        $("sub-allow").onclick = $("sub-deny").onclick = d.oncancel = null;
+        if (d.open) d.close();
+        resolve(yes);
+      };
+      $("sub-allow").onclick = () => done(true);
+      $("sub-deny").onclick = () => done(false);
+      d.oncancel = (ev) => { ev.preventDefault(); done(false); };
+      d.showModal();
+      $("sub-allow").focus();
+    });
+  }
+
   async function placeOrder() {
     clearError();
     if (!S.me || !S.menu || S.cart.size === 0) return;
@@ -510,6 +537,7 @@
     btn.disabled = true;
     const body = cartBody();
     if (S.quote) body.expect_pay_fen = S.quote.pay_fen;
+    body.notify_ready = await askSubscribe();
     if (!S.placeKey) S.placeKey = uuid(); // kept for a retry after a network error only
     try {
       const o = await api("/orders", { method: "POST", body, headers: { "Idempotency-Key": S.placeKey } });
@@ -537,7 +565,7 @@
 
   function statusBadge(status) {
     const [text, cls] = STATUS[status] || [status, "ended"];
-    const mark = cls === "pending" ? "● " : cls === "good" ? "✓ " : "■ ";
+    const mark = cls === "pending" ? "● " : cls === "good" ? "✓ " : cls === "ready" ? "★ " : "■ ";
     return el("span", { class: `status ${cls}`, "data-status": status, text: mark + text });
   }
 
@@ -546,15 +574,45 @@
     return v === undefined || v === null || v === "" ? "" : String(v);
   }
 
-  function showOrder(o) {
+  function showOrder(o, { scroll = true } = {}) {
     S.order = o;
     $("order").hidden = false;
     $("pay-info").hidden = true;
     $("pay-info").replaceChildren();
     renderOrder();
     startPolling();
-    $("order").scrollIntoView({ block: "start" });
+    if (scroll) $("order").scrollIntoView({ block: "start" });
     markCurrent();
+  }
+
+  // stepLabel names a step of an order the way its diner collects it.
+  function stepLabel(o, st) {
+    if (o.kind === "delivery") return { ready: "待送出", picked_up: "已送达" }[st] || STATUS[st][0];
+    return STATUS[st][0];
+  }
+
+  // pickupBox shows the pickup number very large once the kitchen has a ticket.
+  function pickupBox(o, pickup) {
+    if (!pickup) return null;
+    const ready = o.status === "ready";
+    const say = o.kind === "delivery"
+      ? { in_kitchen: "正在制作", ready: "饭做好了，马上送出", picked_up: "已送达" }[o.status] || "已收到，请稍候"
+      : { in_kitchen: "正在制作，请稍候", ready: "饭做好了，请到窗口取餐", picked_up: "已取餐，祝您用餐愉快" }[o.status] || "已收到，请稍候";
+    return el("div", { class: `pickup-box ${ready ? "is-ready" : ""}`, "data-status": o.status },
+      el("p", { class: "pickup-label", text: o.kind === "delivery" ? "送餐单号" : "取餐号" }),
+      el("p", { class: "pickup-no", id: "pickup-no", text: pickup }),
+      el("p", { class: "pickup-say", text: say }));
+  }
+
+  // steps shows 已支付 → 制作中 → 请取餐 → 已取餐 with where the order is now.
+  function steps(o) {
+    const at = STEPS.indexOf(o.status);
+    if (at < 0) return null;
+    return el("ol", { class: "steps", "aria-label": "订单进度" }, ...STEPS.map((st, i) => {
+      const state = i < at ? "done" : i === at ? "current" : "todo";
+      return el("li", { class: state, "aria-current": i === at ? "step" : null },
+        (state === "done" ? "✓ " : state === "current" ? "● " : "") + stepLabel(o, st));
+    }));
   }
 
   function renderOrder() {
@@ -566,7 +624,9 @@
     const parts = [
       el("h3", {}, `订单号 ${o.id}`),
       el("p", {}, "状态：", statusBadge(o.status)),
-      pickup ? el("p", { class: "pickup", text: `取餐号 ${pickup}` }) : null,
+      pickupBox(o, pickup),
+      steps(o),
+      o.status === "paid" && !pickup ? el("p", { class: "meta", text: "已支付，正在把订单送到后厨，取餐号马上出来。" }) : null,
       el("p", { class: "meta", text: `${dayLabel(o.day)} ${PERIODS[o.period] || o.period} · ${KINDS[o.kind] || o.kind}` }),
       el("ul", { class: "plain" }, ...(o.lines || []).map((l) => el("li", {},
         `${l.name} × ${l.qty}　${yuan(l.pay_fen)}`,
@@ -660,7 +720,13 @@
       if (changed) {
         renderOrder();
         if (o.status !== "pending") $("pay-info").hidden = true;
-        notify(`订单 ${o.id}：${(STATUS[o.status] || [o.status])[0]}`);
+        const pickup = pickupOf(o);
+        if (o.status === "ready" && cur.status !== "ready") {
+          notify(`${pickup ? "取餐号 " + pickup + "：" : ""}饭做好了，请到窗口取餐。`);
+          if (navigator.vibrate) navigator.vibrate([200, 100, 200]);
+        } else {
+          notify(`订单 ${o.id}：${STATUS[o.status] ? stepLabel(o, o.status) : o.status}${pickup ? "，取餐号 " + pickup : ""}`);
+        }
         loadMyOrders();
       }
       if (FINAL.has(o.status)) stopPolling();
@@ -673,13 +739,16 @@
     if (!S.me) return;
     try {
       const { items } = await api("/orders?limit=20");
+      S.myOrders = items || [];
       const list = $("my-list");
       list.replaceChildren();
       $("my-empty").hidden = (items || []).length > 0;
       for (const o of items || []) {
         const names = (o.lines || []).map((l) => `${l.name}×${l.qty}`).join("、");
+        const pickup = pickupOf(o);
         list.append(el("li", {}, el("button", { type: "button", "data-order": o.id, onclick: () => showOrder(o) },
           `订单 ${o.id}　`, statusBadge(o.status),
+          pickup ? el("span", { class: "list-pickup", text: `取餐号 ${pickup}` }) : null,
           el("span", { class: "line2", text: `${dayLabel(o.day)} ${PERIODS[o.period] || o.period} · ${names} · ${yuan(o.pay_fen)}` }))));
       }
       markCurrent();

@@ -8,6 +8,7 @@
   const canteen = Number(params.get("canteen"));
   const $ = (id) => document.getElementById(id);
   let skew = 0;
+  let shown = null; // numbers on the board; null before the first poll
 
   function conn(kind, text) {
     $("conn").className = "conn " + kind;
@@ -24,10 +25,11 @@
       const ul = $("numbers");
       ul.replaceChildren(...ready.map((n) => {
         const li = document.createElement("li");
-        li.className = "number";
+        li.className = shown && !shown.has(n) ? "number new" : "number"; // a number just called flashes
         li.textContent = n;
         return li;
       }));
+      shown = new Set(ready);
       ul.classList.toggle("many", ready.length > 8);
       $("empty").hidden = ready.length > 0;
       conn("on", "已更新");

@@ -1,0 +1,9 @@
+DROP INDEX refunds_payment_idx;
+DROP INDEX refunds_settled_idx;
+DROP INDEX payments_out_trade_no_idx;
+DROP INDEX payments_mchid_created_idx;
+DROP INDEX payments_mchid_success_idx;
+DROP TABLE reconciliation_resolutions;
+DROP TABLE reconciliation_runs;
+DROP TABLE reconciliation_entries;
+DROP FUNCTION reconciliation_entries_immutable();
