@@ -1,5 +1,6 @@
 DROP INDEX refunds_payment_idx;
 DROP INDEX refunds_settled_idx;
+DROP INDEX payments_community_mchid_idx;
 DROP INDEX payments_out_trade_no_idx;
 DROP INDEX payments_mchid_created_idx;
 DROP INDEX payments_mchid_success_idx;

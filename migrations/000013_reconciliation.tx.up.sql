@@ -56,7 +56,8 @@ CREATE TABLE reconciliation_runs (
 );
 
 -- Finance's note on a finding, one per community: a finding no community owns is seen by
--- every community's finance, and each notes it for itself. Not tied to an entry row, since
+-- the finance of every community taking payments on that merchant account, and each
+-- notes it for itself. Not tied to an entry row, since
 -- a re-run replaces those; every change is in audit_log.
 CREATE TABLE reconciliation_resolutions (
     mchid         text NOT NULL,
@@ -75,5 +76,6 @@ CREATE TABLE reconciliation_resolutions (
 CREATE INDEX payments_mchid_success_idx ON payments (mchid, success_time);
 CREATE INDEX payments_mchid_created_idx ON payments (mchid, created_at);
 CREATE INDEX payments_out_trade_no_idx ON payments (out_trade_no);
+CREATE INDEX payments_community_mchid_idx ON payments (community_id, mchid);
 CREATE INDEX refunds_settled_idx ON refunds (settled_at) WHERE settled_at IS NOT NULL;
 CREATE INDEX refunds_payment_idx ON refunds (payment_id);

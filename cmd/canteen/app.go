@@ -160,7 +160,7 @@ func (s *system) handlers() jobs.Handlers {
 			_, _, err := s.kitchen.CreateTicket(ctx, communityID, orderID)
 			return err
 		},
-		UnticketedOrders: s.kitchen.Unticketed, PrintTicket: s.printers.Print}
+		UnticketedOrders: s.kitchen.Unticketed, PrintTicket: s.printers.Print, RedrivePrints: s.printers.Redrive}
 	if tpl := s.cfg.ReadyTemplateID; tpl != "" {
 		store := orderdb.New(s.db, fundingdb.NewLedger())
 		h.NotifyReady = func(ctx context.Context, communityID, orderID int64) error {

@@ -101,6 +101,11 @@ func dev(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		return err
 	}
 	log.Info("demo community ready", "community_id", seeded.CommunityID, "created", seeded.Created, "menus_published", seeded.Menus)
+	printerAddr, err := demoPrinter(ctx, sys, seeded)
+	if err != nil {
+		return err
+	}
+	log.Info("demo printer ready: the demo canteen's tickets print to this log", "address", printerAddr)
 
 	workerDone := make(chan error, 1)
 	go func() {

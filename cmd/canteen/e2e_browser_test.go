@@ -108,7 +108,7 @@ func (b *tab) shot(step string) {
 // with the fake WeChat Pay. The ticket appears on the open kitchen screen without a reload;
 // two taps make it ready; the pickup board and the diner page show the number as ready, and
 // the fake WeChat has exactly one subscribe message for the elder with the configured
-// template; a third tap hands the meal over. Every page is photographed at every step
+// template; the demo printer printed the ticket; a third tap hands the meal over. Every page is photographed at every step
 // (tmp/screenshots/e2e-*.png).
 func TestOrderToPickupInBrowser(t *testing.T) {
 	if testing.Short() {
@@ -184,8 +184,10 @@ func TestOrderToPickupInBrowser(t *testing.T) {
 	if !kitchen.waitClock() {
 		t.Error("the kitchen screen's clock does not run")
 	}
-	if kitchen.eval(`document.getElementById("printers").hidden && document.getElementById("printer-alert").hidden ? "none" : "shown"`) != "none" {
-		t.Error("the kitchen screen shows printers for a canteen that has none")
+	// The demo canteen's printer (a fake network printer) shows, not yet known to work.
+	kitchen.waitText("#printers", demoPrinterName, 5*time.Second)
+	if kitchen.eval(`document.getElementById("printer-alert").hidden ? "none" : "shown"`) != "none" {
+		t.Error("the kitchen screen shows a printer banner with no printer down")
 	}
 	// The screen stays this one document from here on: a reload would lose the mark.
 	kitchen.eval(`window.sameDocument = "kept"; "ok"`)
@@ -282,6 +284,8 @@ func TestOrderToPickupInBrowser(t *testing.T) {
 	if open.Items[0].ElderPriority && !strings.Contains(card, "优先") {
 		t.Errorf("the ticket is elder_priority but its card does not say 优先: %q", card)
 	}
+	// The worker prints the ticket on the demo printer; its dot turns green on the open screen.
+	kitchen.waitTrue(`[...document.querySelectorAll("#printers .printer")].some(p => p.dataset.status === "ok")`, 15*time.Second)
 	kitchen.shot("09-kitchen-new-ticket")
 
 	// Two taps: preparing, then ready.
@@ -330,12 +334,27 @@ func TestOrderToPickupInBrowser(t *testing.T) {
 	diner.waitText(".steps li.current", "已取餐", 10*time.Second)
 	diner.do(chromedp.Evaluate[chromedp.Void](`document.getElementById("order").scrollIntoView()`))
 	diner.shot("17-diner-picked-up")
+	diner.waitText("#my-list", "已取餐", 5*time.Second)
+	diner.do(chromedp.Evaluate[chromedp.Void](`document.getElementById("my-orders").scrollIntoView()`))
+	diner.shot("18-diner-my-orders")
 	if got := kitchen.eval(`window.sameDocument || "reloaded"`); got != "kept" {
 		t.Errorf("the kitchen screen was reloaded during the flow (%s)", got)
 	}
 	time.Sleep(time.Second) // a second message would have been sent by now
 	if n := len(fake.Messages()); n != 1 {
 		t.Errorf("the fake WeChat received %d subscribe messages, want exactly 1: %+v", n, fake.Messages())
+	}
+}
+
+// waitTrue waits until the expression js is true.
+func (b *tab) waitTrue(js string, within time.Duration) {
+	b.t.Helper()
+	deadline := time.Now().Add(within)
+	for b.eval(fmt.Sprintf(`String(!!(%s))`, js)) != "true" {
+		if time.Now().After(deadline) {
+			b.t.Fatalf("%s: not true within %s: %s", b.name, within, js)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

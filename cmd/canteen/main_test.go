@@ -182,6 +182,21 @@ func TestDevEndToEnd(t *testing.T) {
 	if !strings.HasPrefix(pickup, "A") {
 		t.Fatalf("no kitchen ticket for the paid order (pickup %q)\n%s", pickup, stderr.String())
 	}
+	// The demo canteen's printer is a fake that prints to the log: the ticket comes out there.
+	printed := func() bool {
+		for line := range strings.Lines(stderr.String()) {
+			if strings.Contains(line, "demo printer printed a ticket") && strings.Contains(line, pickup) {
+				return true
+			}
+		}
+		return false
+	}
+	for !printed() && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !printed() {
+		t.Fatalf("the demo printer did not print ticket %s\n%s", pickup, stderr.String())
+	}
 
 	cancel()
 	select {

@@ -68,7 +68,9 @@ func TestDinerPageConfig(t *testing.T) {
 
 // TestDinerPageInBrowser drives /m/ in headless Chromium at phone size as the seeded
 // 特困 elder: the menu shows the elder's price and who pays the rest, the cart is quoted,
-// the order is placed, and the page shows it paid as soon as WeChat Pay says so.
+// the order is placed (declining the "meal ready" reminder), the page shows it paid as
+// soon as WeChat Pay says so, then the pickup number very large once the kitchen has a
+// ticket, and each kitchen step without a reload; a reload shows the open order again.
 func TestDinerPageInBrowser(t *testing.T) {
 	e := newEnv(t, 100)
 	base := e.serve()
@@ -144,8 +146,10 @@ func TestDinerPageInBrowser(t *testing.T) {
 		chromedp.Evaluate[chromedp.Void](`document.getElementById("cart").scrollIntoView()`))
 	browsertest.Screenshot(t, ctx, "diner-cart")
 
-	// 下单: the order awaits payment.
-	browsertest.Step(t, ctx, chromedp.Click(chromedp.CSS(`#place-order`)))
+	// 下单 asks whether to send the "meal ready" reminder; 不用了 declines it.
+	browsertest.Step(t, ctx, chromedp.Click(chromedp.CSS(`#place-order`)), chromedp.WaitVisible(chromedp.CSS(`#subscribe`)))
+	waitText("#subscribe", "取餐提醒")
+	browsertest.Step(t, ctx, chromedp.Click(chromedp.CSS(`#sub-deny`)))
 	card := waitText("#order-card", "待支付")
 	if !strings.Contains(card, "需支付 ¥3.00") || !strings.Contains(card, "少盐") || strings.Contains(card, "null") {
 		t.Errorf("order card: %q", card)
@@ -162,6 +166,10 @@ func TestDinerPageInBrowser(t *testing.T) {
 	if err := e.db.NewRaw("SELECT note FROM order_lines WHERE order_id = ?", orderID).Scan(t.Context(), &note); err != nil || note != "少盐" {
 		t.Errorf("line note = %q, %v", note, err)
 	}
+	var notify bool
+	if err := e.db.NewRaw("SELECT notify_ready FROM orders WHERE id = ?", orderID).Scan(t.Context(), &notify); err != nil || notify {
+		t.Errorf("notify_ready = %v, %v after 不用了", notify, err)
+	}
 
 	// 支付 asks WeChat Pay for a prepay; the diner pays with the demo WeChat Pay, whose
 	// notification marks the order paid; the page follows without a reload.
@@ -176,4 +184,45 @@ func TestDinerPageInBrowser(t *testing.T) {
 	}
 	browsertest.Step(t, ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("order").scrollIntoView()`))
 	browsertest.Screenshot(t, ctx, "diner-paid")
+
+	// The kitchen's ticket gives the pickup number; the page shows it, very large, and
+	// follows the kitchen's steps while it stays open.
+	tk, _, err := e.kitS.CreateTicket(t.Context(), e.ids["community"], orderID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := waitText("#pickup-no", tk.Pickup); got != tk.Pickup {
+		t.Errorf("pickup number shows %q, want %s", got, tk.Pickup)
+	}
+	if px, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`parseFloat(getComputedStyle(document.getElementById("pickup-no")).fontSize)`)); err != nil || px < 60 {
+		t.Errorf("the pickup number's type is %vpx (%v), want 60 or more", px, err)
+	}
+	waitText("#my-list", "取餐号 "+tk.Pickup)
+	eval(`window.sameDocument = "kept"; "ok"`)
+	bump := func() {
+		t.Helper()
+		e.mustJSON(e.do("POST", fmt.Sprintf("/api/v1/kitchen/tickets/%d/bump", tk.ID), e.tokens["kitchen"], ""), 200, nil)
+	}
+	bump()
+	waitText(".steps li.current", "制作中")
+	bump()
+	waitText(".steps li.current", "请取餐")
+	if box := waitText(".pickup-box", "请到窗口取餐"); !strings.Contains(box, tk.Pickup) {
+		t.Errorf("the ready box shows %q", box)
+	}
+	waitText("#notice", "饭做好了")
+	browsertest.Step(t, ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("order").scrollIntoView()`))
+	browsertest.Screenshot(t, ctx, "diner-ready")
+	bump()
+	waitText(".steps li.current", "已取餐")
+	waitText("#my-list", "已取餐")
+	if got := eval(`window.sameDocument || "reloaded"`); got != "kept" {
+		t.Errorf("the page reloaded to follow the order (%s)", got)
+	}
+
+	// Reopened, the page shows the diner's latest open order by itself: a new one, paid.
+	second, _ := e.paidElderOrder("diner-page-02")
+	browsertest.Step(t, ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#order-card`)))
+	waitText("#order-card h3", fmt.Sprintf("订单号 %d", second))
+	waitText("#order-card", "已支付")
 }

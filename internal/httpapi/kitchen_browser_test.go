@@ -291,10 +291,28 @@ func TestKitchenScreenInBrowser(t *testing.T) {
 	if !strings.Contains(eval(fmt.Sprintf(`document.querySelector('.card[data-ticket="%d"]').className`, first)), "flash") {
 		t.Error("a ticket that arrived does not flash")
 	}
+	// The browser plays sound only after a tap: until then the screen offers a button.
+	if eval(`document.getElementById("sound").hidden ? "hidden" : document.getElementById("sound").innerText`) != "开启提示音" {
+		t.Error("no 开启提示音 button before the first tap")
+	}
+	browsertest.Step(t, ctx, chromedp.Click(chromedp.CSS(`#sound`)))
+	waitTrue := func(js string) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); eval(fmt.Sprintf(`String(!!(%s))`, js)) != "true"; time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("not true: %s", js)
+			}
+		}
+	}
+	waitTrue(`document.getElementById("sound").hidden`)
 	second, secondNo := e.ticket("screen-order-02", "")
 	third, thirdNo := e.ticket("screen-order-03", "少辣，要软一点")
 	if c := waitText("#c-new", thirdNo, 5*time.Second); !strings.Contains(c, "少辣，要软一点") {
 		t.Errorf("the card does not show the line's note: %q", c)
+	}
+	waitTrue(`Number(document.documentElement.dataset.beeps) >= 1`) // the new tickets sounded
+	if bg := eval(`getComputedStyle(document.querySelector(".note")).backgroundColor`); bg != "rgb(255, 212, 0)" {
+		t.Errorf("a note's background is %s, want the yellow highlight", bg)
 	}
 
 	tap := func(id int64, sel string) {
@@ -311,6 +329,15 @@ func TestKitchenScreenInBrowser(t *testing.T) {
 	waitText("#c-preparing", thirdNo, 5*time.Second)
 	browsertest.Step(t, ctx, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#c-preparing .card[data-ticket="%d"] button.recall`, third))))
 	waitText("#c-new", thirdNo, 5*time.Second)
+	// A ticket bumped off the board (picked up) comes back with the header's 撤回.
+	tap(first, "#c-ready")
+	waitText("#undo", "撤回 "+firstNo, 5*time.Second)
+	if strings.Contains(eval(`document.getElementById("board").innerText`), firstNo) {
+		t.Error("a picked-up ticket stays on the board")
+	}
+	browsertest.Step(t, ctx, chromedp.Click(chromedp.CSS(`#undo`)))
+	waitText("#c-ready", firstNo, 5*time.Second)
+	waitTrue(`document.getElementById("undo").hidden`)
 
 	page := eval(`document.body.innerText`)
 	for _, word := range []string{"特困", "张阿婆", "长者", "¥", "elderly", "tekun"} {
@@ -471,7 +498,8 @@ func (e *env) stationMenu() (hot, staple int64) {
 	if _, err := e.catS.PublishMenu(ctx, sc, e.ids["canteen"], civilToday(), catalog.Lunch); err != nil {
 		e.t.Fatal(err)
 	}
-	for name, cat := range map[string]string{"热菜": "荤菜", "主食": "主食"} {
+	for _, st := range [][2]string{{"热菜", "荤菜"}, {"主食", "主食"}} {
+		name, cat := st[0], st[1]
 		var id int64
 		if err := e.db.NewRaw("INSERT INTO kitchen_stations (community_id, canteen_id, name, categories) VALUES (?, ?, ?, ARRAY[?]) RETURNING id",
 			e.ids["community"], e.ids["canteen"], name, cat).Scan(ctx, &id); err != nil {
@@ -638,6 +666,13 @@ func TestKitchenPrinterIndicatorInBrowser(t *testing.T) {
 	if got := p.eval(`window.sameDocument || "reloaded"`); got != "kept" {
 		t.Errorf("the screen reloaded to follow its printers (%s)", got)
 	}
+
+	// Live updates stop (the server is stopping its streams): the indicator says so and
+	// the screen keeps up by asking every few seconds.
+	e.hub.Close()
+	p.waitText("#conn", "重新连接", 5*time.Second)
+	_, thirdNo := e.ticket("printer-screen-03", "")
+	p.waitText("#c-new", thirdNo, 10*time.Second)
 }
 
 // TestKitchenDeviceLoginInBrowser: kitchen staff log in with 记住这台设备; once the
@@ -690,20 +725,20 @@ func TestKitchenDeviceLoginInBrowser(t *testing.T) {
 	browsertest.Screenshot(t, p.ctx, "kitchen-device-board")
 
 	var devices struct {
-		Items []struct {
+		Devices []struct {
 			ID   int64  `json:"id"`
 			Name string `json:"name"`
 		}
 	}
 	e.mustJSON(e.do("GET", "/api/v1/admin/devices", e.tokens["admin"], ""), 200, &devices)
 	var deviceID int64
-	for _, d := range devices.Items {
+	for _, d := range devices.Devices {
 		if d.Name == "后厨一号屏" {
 			deviceID = d.ID
 		}
 	}
 	if deviceID == 0 {
-		t.Fatalf("devices %+v", devices.Items)
+		t.Fatalf("devices %+v", devices.Devices)
 	}
 	e.mustJSON(e.do("POST", fmt.Sprintf("/api/v1/admin/devices/%d/revoke", deviceID), e.tokens["admin"], ""), 200, nil)
 	p.waitTrue(`!document.getElementById("login").hidden`, 20*time.Second)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -53,9 +54,22 @@ func printTask(communityID int64, payload []byte) (*asynq.Task, error) {
 	return asynq.NewTask(TypePrint, b, asynq.MaxRetry(printMaxRetry)), nil
 }
 
-// handlePrint adds the print task to mux. Without PrintTicket (printing not wired) the
-// task does nothing.
-func (h Handlers) handlePrint(mux *asynq.ServeMux) {
+// handlePrint adds the print tasks to mux. Without PrintTicket and RedrivePrints
+// (printing not wired) they do nothing.
+func (h Handlers) handlePrint(mux *asynq.ServeMux, log *slog.Logger) {
+	mux.HandleFunc(TypeRedrivePrints, func(ctx context.Context, _ *asynq.Task) error {
+		if h.RedrivePrints == nil {
+			return nil
+		}
+		n, err := h.RedrivePrints(ctx)
+		if n > 0 {
+			log.WarnContext(ctx, "stalled prints re-driven", "count", n)
+		}
+		if err != nil {
+			return fmt.Errorf("redrive prints: %w", err)
+		}
+		return nil
+	})
 	mux.HandleFunc(TypePrint, func(ctx context.Context, t *asynq.Task) error {
 		var p PrintPayload
 		if err := json.Unmarshal(t.Payload(), &p); err != nil || p.TicketID <= 0 || p.CommunityID <= 0 || p.Generation < 0 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -177,8 +178,18 @@ func TestPrintTaskPayloadAndRetries(t *testing.T) {
 		t.Fatalf("PrintTicket ran %d times on bad payloads", calls)
 	}
 	unwired := Handlers{}.Mux(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err := unwired.ProcessTask(context.Background(), asynq.NewTask(TypePrint, []byte(`{"ticket_id":1,"community_id":1}`))); err != nil {
-		t.Fatalf("without printing wired the task must do nothing: %v", err)
+	for _, task := range []*asynq.Task{asynq.NewTask(TypePrint, []byte(`{"ticket_id":1,"community_id":1}`)), asynq.NewTask(TypeRedrivePrints, nil)} {
+		if err := unwired.ProcessTask(context.Background(), task); err != nil {
+			t.Fatalf("without printing wired %s must do nothing: %v", task.Type(), err)
+		}
+	}
+	redriven := 0
+	h = Handlers{RedrivePrints: func(context.Context) (int, error) { redriven++; return 2, nil }}
+	if err := h.Mux(slog.New(slog.NewTextHandler(io.Discard, nil))).ProcessTask(context.Background(), asynq.NewTask(TypeRedrivePrints, nil)); err != nil || redriven != 1 {
+		t.Fatalf("redrive task: %v, ran %d times", err, redriven)
+	}
+	if !slices.ContainsFunc(Schedule, func(p Periodic) bool { return p.Type == TypeRedrivePrints && p.Cron == "* * * * *" }) {
+		t.Fatal("the print re-drive is not scheduled every minute")
 	}
 	var waits []time.Duration
 	var total time.Duration

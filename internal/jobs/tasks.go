@@ -54,6 +54,9 @@ const (
 	// printers that have not printed it yet; the outbox relay enqueues it for each
 	// ticket.print row. A printer that is down makes it retry, every minute at most.
 	TypePrint = "kitchen:print"
+	// TypeRedrivePrints prints what the print tasks lost (a flushed Redis): jobs of the
+	// last half hour that no run has tried for three minutes.
+	TypeRedrivePrints = "kitchen:redrive_prints"
 )
 
 // Periodic is one scheduled task: cron spec in Asia/Shanghai.
@@ -70,6 +73,7 @@ var Schedule = []Periodic{
 	{Cron: "* * * * *", Type: TypeSweepPayments, Queue: QueueCritical},
 	{Cron: "15 10-23 * * *", Type: TypeFetchTradeBill, Queue: QueueLow},
 	{Cron: "* * * * *", Type: TypeRedriveTickets, Queue: QueueDefault},
+	{Cron: "* * * * *", Type: TypeRedrivePrints, Queue: QueueDefault},
 }
 
 // Handlers are the functions behind the task types.
@@ -91,6 +95,8 @@ type Handlers struct {
 	UnticketedOrders func(ctx context.Context, age time.Duration, limit int) ([]kitchen.OrderRef, error)
 	// PrintTicket prints a ticket's print generation on the printers still owing it.
 	PrintTicket func(ctx context.Context, communityID, ticketID int64, generation int) error
+	// RedrivePrints prints what print tasks lost and returns how many generations it tried.
+	RedrivePrints func(ctx context.Context) (int, error)
 }
 
 // Mux returns the asynq handler table. Every handler's error is classified by retryable.
@@ -151,6 +157,6 @@ func (h Handlers) Mux(log *slog.Logger) *asynq.ServeMux {
 	})
 	h.handleBills(mux, log)
 	h.handleTickets(mux, log)
-	h.handlePrint(mux)
+	h.handlePrint(mux, log)
 	return mux
 }

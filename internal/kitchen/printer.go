@@ -252,6 +252,17 @@ type PrinterStore interface {
 	// RecordPrint ends a claim: printed when failure is "", else the failure is kept. The
 	// printer's status follows; the kitchen screens are told when it changes.
 	RecordPrint(ctx context.Context, job PrintJob, failure string) error
+	// StalledPrints lists up to limit print generations, of every community, oldest first,
+	// with a job on an enabled printer written within the last `within`, not printed, not
+	// claimed, and not tried for `idle` (durations on the database's clock).
+	StalledPrints(ctx context.Context, within, idle time.Duration, limit int) ([]PrintRef, error)
+}
+
+// A PrintRef names one print generation of a ticket.
+type PrintRef struct {
+	CommunityID int64
+	TicketID    int64
+	Generation  int
 }
 
 // A PrintDevice sends a printout to the network printer at address (host:port). Its
@@ -350,6 +361,34 @@ func (s *Printers) Print(ctx context.Context, communityID, ticketID int64, gen i
 		return fmt.Errorf("kitchen: print ticket %d: %w", ticketID, ErrPrinterBusy)
 	}
 	return nil
+}
+
+// Re-drive bounds: print jobs written within the last half hour (later the meal is served
+// and the screens show what was missed) that no run has tried for three minutes, while
+// the print task retries at least every minute.
+const (
+	redriveWithin = 30 * time.Minute
+	redriveIdle   = 3 * time.Minute
+	redriveBatch  = 100
+)
+
+// Redrive prints the print generations whose task was lost (a flushed Redis, a task
+// archived too early) and returns how many it tried. A printer that fails is recorded as
+// by Print and does not fail the re-drive; other errors are joined. Called by the task
+// worker every minute.
+func (s *Printers) Redrive(ctx context.Context) (int, error) {
+	refs, err := s.store.StalledPrints(ctx, redriveWithin, redriveIdle, redriveBatch)
+	if err != nil {
+		return 0, fmt.Errorf("kitchen: stalled prints: %w", err)
+	}
+	var errs []error
+	for _, r := range refs {
+		err := s.Print(ctx, r.CommunityID, r.TicketID, r.Generation)
+		if err != nil && !errors.Is(err, ErrPrinterUnavailable) && !errors.Is(err, ErrPrinterBusy) {
+			errs = append(errs, err)
+		}
+	}
+	return len(refs), errors.Join(errs...)
 }
 
 // failureText is what a printer's last_error keeps of a print error: its detail and

@@ -336,3 +336,28 @@ func (s *Store) RecordPrint(ctx context.Context, job kitchen.PrintJob, failure s
 	}
 	return nil
 }
+
+// StalledPrints implements kitchen.PrinterStore.
+func (s *Store) StalledPrints(ctx context.Context, within, idle time.Duration, limit int) ([]kitchen.PrintRef, error) {
+	var rows []struct {
+		CommunityID int64 `bun:"community_id"`
+		TicketID    int64 `bun:"ticket_id"`
+		Generation  int   `bun:"generation"`
+	}
+	err := s.db.NewRaw(`SELECT j.community_id, j.ticket_id, j.generation
+		FROM print_jobs j JOIN kitchen_printers p ON p.id = j.printer_id
+		WHERE j.printed_at IS NULL AND p.enabled
+		  AND j.created_at > now() - ? * interval '1 second'
+		  AND coalesce(j.last_attempt_at, j.created_at) < now() - ? * interval '1 second'
+		  AND (j.claimed_until IS NULL OR j.claimed_until < now())
+		GROUP BY j.community_id, j.ticket_id, j.generation
+		ORDER BY min(j.id) LIMIT ?`, within.Seconds(), idle.Seconds(), limit).Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("kitchendb: stalled prints: %w", err)
+	}
+	out := make([]kitchen.PrintRef, len(rows))
+	for i, r := range rows {
+		out[i] = kitchen.PrintRef{CommunityID: r.CommunityID, TicketID: r.TicketID, Generation: r.Generation}
+	}
+	return out, nil
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -301,4 +302,48 @@ func TestPrinterValidationAndTenancy(t *testing.T) {
 	}
 }
 
-func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestRedriveLostPrints: a print whose task was lost is printed by the re-drive once it has
+// waited three minutes; one a task is still retrying, one printed and one from long ago are
+// left alone.
+func TestRedriveLostPrints(t *testing.T) {
+	f := newFixture(t)
+	c := f.canteen()
+	d := &device{}
+	svc := f.printers(d)
+	p := f.addPrinter(svc, c, "后厨", "10.2.0.1", 0)
+	ticket := func() int64 {
+		tk, _, err := f.svc.CreateTicket(f.ctx, c.community, f.order(c, "lunch", "paid", "dine_in", false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tk.ID
+	}
+	lost, retrying, printed, old, fresh := ticket(), ticket(), ticket(), ticket(), ticket()
+	f.exec("UPDATE print_jobs SET created_at = now() - interval '5 minutes' WHERE ticket_id IN (?, ?, ?)", lost, retrying, printed)
+	f.exec("UPDATE print_jobs SET last_attempt_at = now() - interval '30 seconds' WHERE ticket_id = ?", retrying)
+	if err := svc.Print(f.ctx, c.community, printed, 0); err != nil {
+		t.Fatal(err)
+	}
+	f.exec("UPDATE print_jobs SET created_at = now() - interval '2 hours' WHERE ticket_id = ?", old)
+	_ = fresh // written just now: its task has not had its chance yet
+
+	n, err := svc.Redrive(f.ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("redrive tried %d, %v; want only the lost print", n, err)
+	}
+	got := d.on(p.Address)
+	if len(got) != 2 || got[1].ID != lost {
+		t.Fatalf("printed tickets %v; want %d (by its task) then %d (re-driven)", got, printed, lost)
+	}
+	// A printer that is down does not fail the re-drive: the failure is recorded.
+	d.setDown(p.Address, true)
+	f.exec("UPDATE print_jobs SET last_attempt_at = now() - interval '5 minutes' WHERE ticket_id = ?", retrying)
+	if n, err := svc.Redrive(f.ctx); err != nil || n != 1 {
+		t.Fatalf("redrive with the printer down: %d, %v; want 1 tried and no error", n, err)
+	}
+	if pr, _ := svc.Get(f.ctx, c.community, p.ID); pr.Status != kitchen.PrinterDown {
+		t.Fatalf("printer %s after a failed re-drive; want down", pr.Status)
+	}
+}

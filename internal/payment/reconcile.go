@@ -257,7 +257,7 @@ func Reconcile(in ReconcileInput) []Finding {
 	type ourPay struct {
 		side
 		first OurPayment
-		onDay bool
+		today bool // one of its rows succeeded on the day
 		days  map[civil.Date]bool
 	}
 	ours := map[string]*ourPay{}
@@ -276,7 +276,7 @@ func Reconcile(in ReconcileInput) []Finding {
 		}
 		o.fen += p.AmountFen
 		o.rows++
-		o.onDay = o.onDay || onDay(p.At)
+		o.today = o.today || onDay(p.At)
 		if !p.At.IsZero() {
 			o.days[civil.Today(p.At)] = true
 		}
@@ -295,14 +295,14 @@ func Reconcile(in ReconcileInput) []Finding {
 		}
 		delete(ours, no)
 		var detail string
-		if !o.onDay && len(o.days) > 0 {
+		if !o.today && len(o.days) > 0 {
 			detail = "我方支付时间在 " + firstDay(o.days).String() + " / our success time is on " + firstDay(o.days).String()
 		}
 		add(FindingPayment, no, no, TradeOwner{o.first.CommunityID, o.first.OrderID}, &o.side, b, detail)
 	}
 	for _, no := range ourOrder {
 		o, ok := ours[no]
-		if !ok || !o.onDay {
+		if !ok || !o.today {
 			continue // matched above, or another day's
 		}
 		if _, listed := in.Elsewhere[FindingKey{FindingPayment, no}]; listed {
@@ -417,8 +417,8 @@ type BillDay struct {
 // errors: NotFound (no stored bill). DueDays lists stored bill days from from on that
 // have no run, or whose records or adjacent bills changed after their run (less settle,
 // for transactions that committed late), at most limit, oldest first. Findings lists the
-// findings of from..to that scope may see (its community's, and those no community owns),
-// each with its order and the community's resolution, not matched first; and the bill
+// findings of from..to that scope may see (its community's, and those no community owns
+// of a merchant account the community takes payments on), each with its order and the community's resolution, not matched first; and the bill
 // days of the range. Resolve sets scope's community's note on a finding it may see, with
 // an audit record; errors: NotFound.
 type ReconcileStore interface {

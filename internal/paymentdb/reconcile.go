@@ -328,9 +328,11 @@ type findingRow struct {
 }
 
 // visible limits e (reconciliation_entries) joined to o (its order) to scope: the
-// community's findings, in its canteens when it has a list, and those no community owns.
+// community's findings, in its canteens when it has a list, and those no community owns
+// from a merchant account the community takes payments on (as the month close reads them).
 func visible(q *bun.SelectQuery, scope payment.ReconcileScope) *bun.SelectQuery {
-	q = q.Where("(e.community_id = ? OR e.community_id IS NULL)", scope.CommunityID)
+	q = q.Where(`(e.community_id = ?0 OR (e.community_id IS NULL
+		AND EXISTS (SELECT 1 FROM payments AS p WHERE p.community_id = ?0 AND p.mchid = e.mchid)))`, scope.CommunityID)
 	if len(scope.CanteenIDs) > 0 {
 		q = q.Where("(o.canteen_id IS NULL OR o.canteen_id IN (?))", bun.List(scope.CanteenIDs))
 	}

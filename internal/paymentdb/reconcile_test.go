@@ -449,15 +449,25 @@ func TestFindingsAreScopedToTheCommunity(t *testing.T) {
 		t.Errorf("the unknown trade carries an order: %+v", a[1])
 	}
 
+	// B has taken no payment on the merchant account yet: only its own lost payment.
 	b, _, err := f.rec.Findings(f.ctx, billMchID, billDay, billDay, staffScope(f, "B"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"missing_ours CT20260314B001", "missing_ours XX20260314000009"}, refs(b)); diff != "" {
+	if diff := cmp.Diff([]string{"missing_ours CT20260314B001"}, refs(b)); diff != "" {
 		t.Errorf("community B sees (-want +got):\n%s", diff)
 	}
 	if b[0].Order == nil || b[0].Order.ID != f.ids["CT20260314B001"] || b[0].Order.CanteenName != "饭堂 B" {
 		t.Errorf("B's lost payment shows its order: %+v", b[0].Order)
+	}
+	// Once it takes payments there, the account's unknown trade is B's to see as well.
+	f.order("B", "CT20260315B002", 600)
+	f.paid("CT20260315B002", "4200002026031500000000000008", 600, at(dayAfter, 9, 0, 0))
+	if b, _, err = f.rec.Findings(f.ctx, billMchID, billDay, billDay, staffScope(f, "B")); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"missing_ours CT20260314B001", "missing_ours XX20260314000009"}, refs(b)); diff != "" {
+		t.Errorf("community B with a payment sees (-want +got):\n%s", diff)
 	}
 
 	// Staff of other canteens only: the findings with no order are left.
@@ -473,6 +483,7 @@ func TestFindingsAreScopedToTheCommunity(t *testing.T) {
 func TestResolutionsAreScopedAuditedAndSurviveReruns(t *testing.T) {
 	f := newRecFixture(t, nil)
 	f.plantDay()
+	f.paid("CT20260314B001", "4200002026031400000000000007", 1200, at(billDay, 12, 30, 0)) // B takes payments too
 	f.storeBill(billDay, time.Now())
 	if _, err := f.rec.ReconcileDay(f.ctx, billMchID, billDay, time.Now()); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package settlement
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"time"
 
@@ -25,6 +26,9 @@ type Party struct {
 	Kind PartyKind `json:"kind"`
 	ID   int64     `json:"id"`
 }
+
+// String names p for messages: "sponsor 12", "operator 0".
+func (p Party) String() string { return fmt.Sprintf("%s %d", p.Kind, p.ID) }
 
 // LineKind says what money a statement line moves.
 type LineKind string

@@ -164,7 +164,7 @@ func newFixture(t testing.TB) *fixture {
 	f.approveElder(f.elder2, "19400105")
 	f.rider = f.diner("o-rider")
 	e, err := f.elig.ApplyWorker(f.ctx, eligibility.Scope{CommunityID: f.cid, Actor: audit.Actor{Kind: audit.Diner, ID: f.rider, Name: "rider"}},
-		f.rider, eligibility.WorkerApplication{Name: "李骑手", Platform: "美团", WorkerID: "MT-0001"})
+		f.rider, eligibility.WorkerApplication{Name: "李骑手", Platform: "美团", WorkerID: "MT-0001", ProofRef: "proof/mt-0001.jpg"})
 	f.check(err)
 	_, err = f.elig.Approve(f.ctx, f.reviewerScope(), e.ID, day(time.October, 1), day(time.December, 31))
 	f.check(err)
@@ -370,3 +370,5 @@ func (f *fixture) sponsorParty(id int64) settlement.Party {
 func (f *fixture) operatorParty(id int64) settlement.Party {
 	return settlement.Party{Kind: settlement.Operator, ID: id}
 }
+
+func itoa(id int64) string { return fmt.Sprint(id) }

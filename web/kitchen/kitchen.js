@@ -77,11 +77,13 @@
     renderUndo();
     renderPrinters();
   }
+  // today is the Asia/Shanghai date by the server's clock, "2026-11-25".
   function today() {
+    const now = new Date(Date.now() + S.skew);
     try {
-      return new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date());
+      return new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(now);
     } catch (_) {
-      return new Date().toISOString().slice(0, 10);
+      return new Date(now.getTime() + 8 * 3600000).toISOString().slice(0, 10);
     }
   }
   class HTTPError extends Error {

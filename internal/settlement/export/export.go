@@ -137,7 +137,7 @@ func Yuan(fen int64) string {
 	sign := ""
 	u := uint64(fen)
 	if fen < 0 {
-		sign, u = "-", uint64(-(fen + 1))+1 // -MinInt64 without overflow
+		sign, u = "-", uint64(-(fen+1))+1 // -MinInt64 without overflow
 	}
 	return fmt.Sprintf("%s%d.%02d", sign, u/100, u%100)
 }

@@ -22,6 +22,7 @@ type view struct {
 	Title        string // "2026-10 结算单 · 阳光餐饮"
 	PartyKind    string
 	Status       string
+	Confirmed    bool
 	Disputed     bool
 	Created      string
 	Generated    string
@@ -116,7 +117,7 @@ func newView(d Document) (view, error) {
 		return view{}, err
 	}
 	v := view{Doc: d, S: s, Community: d.Details.Community, PartyKind: partyKindLabel(s.Party.Kind),
-		Status: statusLabel(s.Status), Disputed: s.Status == settlement.Disputed,
+		Status: statusLabel(s.Status), Confirmed: s.Status == settlement.Confirmed, Disputed: s.Status == settlement.Disputed,
 		Created: minuteString(s.CreatedAt), Generated: minuteString(d.GeneratedAt)}
 	v.Title = fmt.Sprintf("%s 月结算单 · %s", s.Month, s.PartyName)
 	t := s.Totals
