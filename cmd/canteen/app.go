@@ -38,6 +38,9 @@ import (
 	"github.com/canteen-oss/canteen/internal/printer"
 	"github.com/canteen-oss/canteen/internal/ratelimit"
 	"github.com/canteen-oss/canteen/internal/secure"
+	"github.com/canteen-oss/canteen/internal/settlement"
+	"github.com/canteen-oss/canteen/internal/settlement/export"
+	"github.com/canteen-oss/canteen/internal/settlementdb"
 	"github.com/canteen-oss/canteen/internal/wechat"
 )
 
@@ -73,6 +76,8 @@ type system struct {
 	reconcile    *payment.Reconciliation // nil without WeChat Pay
 	kitchen      *kitchen.Service
 	printers     *kitchen.Printers
+	settlement   *settlement.Service
+	exports      *export.Service
 	wechat       *wechat.Client
 	// demo fakes' URLs, for the diner page's demo login and payment (dev only)
 	demoWeChatURL, demoPayURL string
@@ -112,6 +117,8 @@ func open(ctx context.Context, cfg config.Config, keys *secure.Keyring, log *slo
 	}
 	s.orders = order.NewService(s.catalog, s.elig, s.funding, orderdb.New(db, fundingdb.NewLedger()),
 		order.Options{PayTimeout: cfg.OrderPayTimeout, Now: time.Now})
+	s.settlement = settlement.NewService(settlementdb.New(db), time.Now)
+	s.exports = export.NewService(settlementdb.New(db), settlementdb.NewExports(db, keys), time.Now)
 	return s, nil
 }
 
@@ -150,7 +157,7 @@ func (s *system) httpApp(demo bool) (*httpapi.Deps, error) {
 	}
 	return &httpapi.Deps{Log: s.log, Auth: s.auth, Community: s.community, Catalog: s.catalog, Audit: s.audit,
 		Eligibility: s.elig, Funding: s.funding, Orders: s.orders, Payments: s.payments, Reconciliation: s.reconcile, PaymentNotice: s.payNotice, RefundNotice: s.refundNotice,
-		DemoWeChatURL: s.demoWeChatURL, DemoPayURL: s.demoPayURL, Kitchen: s.kitchen, Printers: s.printers, Hub: httpapi.NewHub(),
+		DemoWeChatURL: s.demoWeChatURL, DemoPayURL: s.demoPayURL, Kitchen: s.kitchen, Printers: s.printers, Settlement: s.settlement, Exports: s.exports, Hub: httpapi.NewHub(),
 		Ready: s.readiness(), Metrics: httpapi.NewMetrics(s.reg), Asynqmon: mon, Demo: demo}, nil
 }
 
@@ -160,7 +167,8 @@ func (s *system) handlers() jobs.Handlers {
 			_, _, err := s.kitchen.CreateTicket(ctx, communityID, orderID)
 			return err
 		},
-		UnticketedOrders: s.kitchen.Unticketed, PrintTicket: s.printers.Print, RedrivePrints: s.printers.Redrive}
+		UnticketedOrders: s.kitchen.Unticketed, PrintTicket: s.printers.Print, RedrivePrints: s.printers.Redrive,
+		CloseMonths: s.settlement.CloseDue}
 	if tpl := s.cfg.ReadyTemplateID; tpl != "" {
 		store := orderdb.New(s.db, fundingdb.NewLedger())
 		h.NotifyReady = func(ctx context.Context, communityID, orderID int64) error {

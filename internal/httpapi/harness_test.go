@@ -53,6 +53,9 @@ import (
 	"github.com/canteen-oss/canteen/internal/ratelimit"
 	"github.com/canteen-oss/canteen/internal/redistest"
 	"github.com/canteen-oss/canteen/internal/secure"
+	"github.com/canteen-oss/canteen/internal/settlement"
+	"github.com/canteen-oss/canteen/internal/settlement/export"
+	"github.com/canteen-oss/canteen/internal/settlementdb"
 	"github.com/canteen-oss/canteen/internal/subsidy"
 	"github.com/canteen-oss/canteen/internal/wechat"
 	"github.com/canteen-oss/canteen/internal/wechat/wechatfake"
@@ -153,6 +156,8 @@ func newEnv(t *testing.T, loginLimit int) *env {
 		Payments:     payS,
 		Kitchen:      e.kitS,
 		Printers:     e.prS,
+		Exports:      export.NewService(settlementdb.New(db), settlementdb.NewExports(db, secure.DemoKeyring()), clock),
+		Settlement:   settlement.NewService(settlementdb.New(db), clock),
 		Hub:          e.hub,
 		DemoPayURL:   payURL,
 		RefundNotice: pay.RefundNotice,

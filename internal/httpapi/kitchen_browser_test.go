@@ -537,6 +537,7 @@ func TestKitchenStationFilterInBrowser(t *testing.T) {
 	p := page{t, browsertest.New(t, 1280, 800)}
 	e.openKitchen(p, e.tokens["kitchen"], 1280, 800)
 	p.waitText("#c-new", sentNo, 5*time.Second)
+	p.waitText("#station-buttons", "主食", 5*time.Second)
 	if got := p.text("#stations"); !strings.Contains(got, "全部") || !strings.Contains(got, "热菜") || !strings.Contains(got, "主食") {
 		t.Fatalf("station filter shows %q", got)
 	}
@@ -562,7 +563,7 @@ func TestKitchenStationFilterInBrowser(t *testing.T) {
 	}
 	pick(staple)
 	if got := p.text("#c-new"); !strings.Contains(got, mixedNo) || strings.Contains(got, sentNo) || !strings.Contains(got, "米饭") ||
-		strings.Contains(got, "红烧肉") || !strings.Contains(got, "另有 1 个菜在其他工位") {
+		strings.Contains(got, "红烧肉") || !strings.Contains(got, "另有 1 个菜在其他档口") {
 		t.Errorf("主食 shows %q; want only %s with its 米饭", got, mixedNo)
 	}
 	if n := p.text("#n-new"); n != "1" {
@@ -584,7 +585,7 @@ func TestKitchenStationFilterInBrowser(t *testing.T) {
 		t.Errorf("热菜 shows %q; want both tickets with their 红烧肉 only", got)
 	}
 	pick(0)
-	if got := p.text("#c-new"); !strings.Contains(got, "米饭") || !strings.Contains(got, "送餐费") || strings.Contains(got, "其他工位") {
+	if got := p.text("#c-new"); !strings.Contains(got, "米饭") || !strings.Contains(got, "送餐费") || strings.Contains(got, "其他档口") {
 		t.Errorf("全部 shows %q; want every line", got)
 	}
 }
@@ -593,6 +594,7 @@ func TestKitchenStationFilterInBrowser(t *testing.T) {
 // kitchen screen: no printer, nothing shown; an enabled printer a dot, green once a ticket
 // printed; when it refuses a print a red banner names it and counts the unprinted ticket;
 // when it prints again the banner goes. A disabled printer is never shown. No reload.
+// When live updates stop, the connection indicator says so and tickets still arrive.
 func TestKitchenPrinterIndicatorInBrowser(t *testing.T) {
 	e := newEnv(t, 100)
 	e.listen()

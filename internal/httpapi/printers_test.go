@@ -34,8 +34,8 @@ type printerJSON struct {
 	Unprinted    int        `json:"unprinted"`
 }
 
-// sortedKeys returns the sorted keys of a JSON object.
-func sortedKeys(t *testing.T, raw []byte) []string {
+// printerObjectKeys returns the sorted keys of a JSON object.
+func printerObjectKeys(t *testing.T, raw []byte) []string {
 	t.Helper()
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil {
@@ -61,12 +61,12 @@ func (e *env) printers() []printerJSON {
 	var out struct {
 		Printers []json.RawMessage `json:"printers"`
 	}
-	if err := json.Unmarshal([]byte(raw), &out); err != nil || out.Printers == nil || !slices.Equal(sortedKeys(e.t, []byte(raw)), []string{"printers"}) {
+	if err := json.Unmarshal([]byte(raw), &out); err != nil || out.Printers == nil || !slices.Equal(printerObjectKeys(e.t, []byte(raw)), []string{"printers"}) {
 		e.t.Fatalf("list printers: %s", raw)
 	}
 	ps := make([]printerJSON, len(out.Printers))
 	for i, item := range out.Printers {
-		if keys := sortedKeys(e.t, item); !slices.Equal(keys, printerKeys) {
+		if keys := printerObjectKeys(e.t, item); !slices.Equal(keys, printerKeys) {
 			e.t.Fatalf("printer fields %v; want %v", keys, printerKeys)
 		}
 		if err := json.Unmarshal(item, &ps[i]); err != nil {
@@ -76,8 +76,8 @@ func (e *env) printers() []printerJSON {
 	return ps
 }
 
-// problemField returns the status and the first field named by a problem+json answer.
-func problemField(t *testing.T, status int, raw string) string {
+// printerProblemField returns the status and the first field named by a problem+json answer.
+func printerProblemField(t *testing.T, status int, raw string) string {
 	t.Helper()
 	var p struct {
 		Code   string `json:"code"`
@@ -106,7 +106,7 @@ func TestPrinterAdmin(t *testing.T) {
 	}
 	resp := e.do("POST", base, admin, `{"name":"后厨打印机","address":"192.168.1.50"}`)
 	raw := body(resp)
-	if resp.StatusCode != 201 || !slices.Equal(sortedKeys(t, []byte(raw)), printerKeys) {
+	if resp.StatusCode != 201 || !slices.Equal(printerObjectKeys(t, []byte(raw)), printerKeys) {
 		t.Fatalf("create: %d %s", resp.StatusCode, raw)
 	}
 	var p printerJSON
@@ -152,7 +152,7 @@ func TestPrinterAdmin(t *testing.T) {
 			if resp.StatusCode != tc.status || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/problem+json") {
 				t.Fatalf("%d %s %s; want %d problem+json", resp.StatusCode, resp.Header.Get("Content-Type"), raw, tc.status)
 			}
-			if got := problemField(t, resp.StatusCode, raw); got != tc.field {
+			if got := printerProblemField(t, resp.StatusCode, raw); got != tc.field {
 				t.Fatalf("problem names %q; want %q: %s", got, tc.field, raw)
 			}
 		})
@@ -213,7 +213,7 @@ func TestPrinterDownAndBack(t *testing.T) {
 				t.Fatal("the stream ended")
 			case "printer":
 				var got printerJSON
-				if err := json.Unmarshal([]byte(ev.data), &got); err != nil || !slices.Equal(sortedKeys(t, []byte(ev.data)), printerKeys) {
+				if err := json.Unmarshal([]byte(ev.data), &got); err != nil || !slices.Equal(printerObjectKeys(t, []byte(ev.data)), printerKeys) {
 					t.Fatalf("printer event %s", ev.data)
 				}
 				return got

@@ -115,6 +115,20 @@ var expectAccess = map[string][]string{
 	"GET /api/v1/communities/:communityID/canteens/:canteenID/pickup": {"public"},
 	"POST /api/v1/orders/:id/refunds":                                 {"diner", "admin", "counter", "finance"},
 	"GET /api/v1/me/allowances":                                       {"diner"},
+	"GET /api/v1/admin/settlement/statements/:id/export":              {"admin", "finance"},
+	"GET /api/v1/merchant/statements/:id/export":                      {"merchant"},
+	"GET /api/v1/admin/settlement/months/:month/preview":              {"admin", "finance"},
+	"GET /api/v1/admin/settlement/months/:month/checks":               {"admin", "finance"},
+	"POST /api/v1/admin/settlement/months/:month/close":               {"finance"},
+	"GET /api/v1/admin/settlement/closes":                             {"admin", "finance"},
+	"GET /api/v1/admin/settlement/attempts":                           {"admin", "finance"},
+	"GET /api/v1/admin/settlement/statements":                         {"admin", "finance"},
+	"GET /api/v1/admin/settlement/statements/:id":                     {"admin", "finance"},
+	"POST /api/v1/admin/settlement/adjustments":                       {"finance"},
+	"GET /api/v1/merchant/statements":                                 {"merchant"},
+	"GET /api/v1/merchant/statements/:id":                             {"merchant"},
+	"POST /api/v1/merchant/statements/:id/confirm":                    {"merchant"},
+	"POST /api/v1/merchant/statements/:id/dispute":                    {"merchant"},
 }
 
 // TestEveryRouteEveryRole calls every /api/v1 route as nobody, as a diner, as each staff
@@ -223,6 +237,7 @@ func (e *env) fillPath(p string) string {
 		":id", fmt.Sprint(id),
 		":day", civilToday().String(),
 		":period", "lunch",
+		":month", "2999-12", // a month that has not begun: nothing is closed
 	)
 	return r.Replace(p)
 }

@@ -139,6 +139,25 @@ func (s *server) routes(app *fiber.App) {
 	r("POST", "/admin/reconciliation/:day/run", staff(fin), s.rerunReconciliation)
 	r("POST", "/admin/reconciliation/:day/resolutions", staff(fin), s.resolveFinding)
 
+	// Month end: checks and a preview of an open month, closing it (finance), the
+	// immutable statements with their sign-off, and corrections booked into the next open
+	// month. A merchant user reads and signs off only its own merchant's statements.
+	r("GET", "/admin/settlement/months/:month/preview", staff(admin, fin), s.previewMonth)
+	r("GET", "/admin/settlement/months/:month/checks", staff(admin, fin), s.monthChecks)
+	r("POST", "/admin/settlement/months/:month/close", staff(fin), s.closeMonth)
+	r("GET", "/admin/settlement/closes", staff(admin, fin), s.listCloses)
+	r("GET", "/admin/settlement/attempts", staff(admin, fin), s.listCloseAttempts)
+	r("GET", "/admin/settlement/statements", staff(admin, fin), s.listStatements)
+	r("GET", "/admin/settlement/statements/:id", staff(admin, fin), s.getStatement)
+	r("POST", "/admin/settlement/adjustments", staff(fin), s.postAdjustment)
+	r("GET", "/merchant/statements", staff(auth.Merchant), s.merchantStatements)
+	r("GET", "/merchant/statements/:id", staff(auth.Merchant), s.merchantStatement)
+	r("POST", "/merchant/statements/:id/confirm", staff(auth.Merchant), s.confirmStatement)
+	r("POST", "/merchant/statements/:id/dispute", staff(auth.Merchant), s.disputeStatement)
+	// A closed statement as a file: ?format=xlsx, csv (order detail) or html (to print).
+	r("GET", "/admin/settlement/statements/:id/export", staff(admin, fin), s.exportStatement)
+	r("GET", "/merchant/statements/:id/export", staff(auth.Merchant), s.exportMerchantStatement)
+
 	// The kitchen: open tickets, bump and recall, reprint, the production board — for kitchen
 	// staff and for kitchen devices, each device on its own canteen only; the
 	// dining room's pickup board is public and shows numbers only.

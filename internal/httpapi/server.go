@@ -25,6 +25,8 @@ import (
 	"github.com/canteen-oss/canteen/internal/kitchen"
 	"github.com/canteen-oss/canteen/internal/order"
 	"github.com/canteen-oss/canteen/internal/payment"
+	"github.com/canteen-oss/canteen/internal/settlement"
+	"github.com/canteen-oss/canteen/internal/settlement/export"
 )
 
 // Check is one readiness check: a dependency that must answer.
@@ -54,6 +56,10 @@ type Deps struct {
 	Kitchen        *kitchen.Service
 	// Printers lists and changes the kitchen's network printers; the print task prints.
 	Printers *kitchen.Printers
+	// Settlement closes months and serves statements, their sign-off and corrections.
+	Settlement *settlement.Service
+	// Exports renders closed statements as XLSX, CSV and printable HTML.
+	Exports *export.Service
 	// Hub carries ticket changes to kitchen screens (GET …/kitchen/canteens/:id/stream);
 	// cmd feeds it from kitchendb.Listen and closes it before shutdown. Nil: no live
 	// updates (the stream answers 503 and screens fall back to polling).

@@ -13,6 +13,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/canteen-oss/canteen/internal/kitchen"
+	"github.com/canteen-oss/canteen/internal/settlement"
 )
 
 // Queues and their weights: higher is served more often.
@@ -49,6 +50,11 @@ const (
 	// TypeRedriveTickets makes the missing tickets of orders paid over 30 s ago, so a
 	// flushed Redis or a lost task cannot leave a paid order without a ticket.
 	TypeRedriveTickets = "kitchen:redrive_tickets"
+	// TypeCloseMonth closes, on the 1st at 02:00 Asia/Shanghai, the previous month of every
+	// community (and any earlier month still open), writing its statements; a month whose
+	// checks find problems stays open and the attempt is recorded for finance. Idempotent:
+	// a month closes once, whoever runs it.
+	TypeCloseMonth = "settlement:close_month"
 	// TypePrint prints a ticket (payload {"ticket_id","generation","community_id"};
 	// generation 0 is its first print, n its nth reprint) on the canteen's network
 	// printers that have not printed it yet; the outbox relay enqueues it for each
@@ -73,6 +79,7 @@ var Schedule = []Periodic{
 	{Cron: "* * * * *", Type: TypeSweepPayments, Queue: QueueCritical},
 	{Cron: "15 10-23 * * *", Type: TypeFetchTradeBill, Queue: QueueLow},
 	{Cron: "* * * * *", Type: TypeRedriveTickets, Queue: QueueDefault},
+	{Cron: "0 2 1 * *", Type: TypeCloseMonth, Queue: QueueDefault},
 	{Cron: "* * * * *", Type: TypeRedrivePrints, Queue: QueueDefault},
 }
 
@@ -93,6 +100,8 @@ type Handlers struct {
 	NotifyReady func(ctx context.Context, communityID, orderID int64) error
 	// UnticketedOrders lists up to limit orders paid more than age ago without a ticket.
 	UnticketedOrders func(ctx context.Context, age time.Duration, limit int) ([]kitchen.OrderRef, error)
+	// CloseMonths closes every community's due months (settlement.Service.CloseDue).
+	CloseMonths func(ctx context.Context) ([]settlement.DueResult, error)
 	// PrintTicket prints a ticket's print generation on the printers still owing it.
 	PrintTicket func(ctx context.Context, communityID, ticketID int64, generation int) error
 	// RedrivePrints prints what print tasks lost and returns how many generations it tried.
@@ -157,6 +166,7 @@ func (h Handlers) Mux(log *slog.Logger) *asynq.ServeMux {
 	})
 	h.handleBills(mux, log)
 	h.handleTickets(mux, log)
+	h.handleSettlement(mux, log)
 	h.handlePrint(mux, log)
 	return mux
 }

@@ -65,7 +65,7 @@ func TestCheckLapsedSaysExpiredOrRevoked(t *testing.T) {
 		{OrderID: 4, DinerID: 4, CanteenID: 5, Day: d(time.October, 12), Period: catalog.Lunch, Group: subsidy.General, Fen: 100},
 	}
 	spans := []EligibilitySpan{
-		{DinerID: 1, Group: subsidy.Elderly, From: d(time.January, 1), Until: d(time.October, 10)},                              // expired
+		{DinerID: 1, Group: subsidy.Elderly, From: d(time.January, 1), Until: d(time.October, 10)},                                  // expired
 		{DinerID: 2, Group: subsidy.Elderly, From: d(time.January, 1), Until: d(time.December, 31), RevokedOn: d(time.October, 11)}, // revoked
 		{DinerID: 3, Group: subsidy.Worker, From: d(time.January, 1), Until: d(time.December, 31), RevokedOn: d(time.October, 12)},  // revoked that day: still valid
 		{DinerID: 3, Group: subsidy.Elderly, From: d(time.January, 1), Until: d(time.December, 31)},

@@ -224,15 +224,30 @@ type LinePage struct {
 	Limit int
 }
 
-// Statement returns a closed statement with its breakdowns and sign-off history and the
-// page of its lines. A merchant (merchantID > 0) sees only statements that belong to it;
-// any other is ErrStatementNotFound. Errors: NotFound.
-func (s *Service) Statement(ctx context.Context, communityID, merchantID, id int64, page LinePage) (Report, error) {
+// Statement returns a closed statement with its breakdowns, its sign-off history and
+// the page of its lines, for community staff. Errors: NotFound.
+func (s *Service) Statement(ctx context.Context, communityID, id int64, page LinePage) (Report, error) {
+	return s.statement(ctx, communityID, id, page, func(Statement) bool { return true })
+}
+
+// MerchantStatement is Statement for the users of merchant merchantID: only a statement
+// that belongs to it, as sponsor or as canteen operator; any other is
+// ErrStatementNotFound, as if it did not exist. Errors: NotFound.
+func (s *Service) MerchantStatement(ctx context.Context, communityID, merchantID, id int64, page LinePage) (Report, error) {
+	if merchantID <= 0 {
+		return Report{}, ErrStatementNotFound
+	}
+	return s.statement(ctx, communityID, id, page, func(st Statement) bool {
+		return st.MerchantID != nil && *st.MerchantID == merchantID
+	})
+}
+
+func (s *Service) statement(ctx context.Context, communityID, id int64, page LinePage, mine func(Statement) bool) (Report, error) {
 	st, err := s.store.Statement(ctx, communityID, id)
 	if err != nil {
 		return Report{}, err
 	}
-	if merchantID > 0 && (st.MerchantID == nil || *st.MerchantID != merchantID) {
+	if !mine(st) {
 		return Report{}, ErrStatementNotFound
 	}
 	r := NewReport(st)

@@ -301,7 +301,7 @@ func readOriginals(ctx context.Context, db bun.IDB, f *settlement.Facts) error {
 		FROM statement_lines l JOIN statements s ON s.id = l.statement_id
 		WHERE s.community_id = ? AND l.order_id IN (?)
 		ORDER BY l.order_id, s.kind, coalesce(s.sponsor_id, s.merchant_id, 0), s.month, s.id`,
-		f.CommunityID, bun.In(ids)).Scan(ctx, &rows)
+		f.CommunityID, bun.List(ids)).Scan(ctx, &rows)
 	if err != nil {
 		return fmt.Errorf("settlementdb: original statements: %w", err)
 	}
@@ -406,7 +406,7 @@ func readEligibility(ctx context.Context, db bun.IDB, communityID int64, c *sett
 		err := db.NewRaw(`SELECT diner_id, grp, valid_from, valid_until, (revoked_at AT TIME ZONE 'Asia/Shanghai')::date AS revoked_on
 			FROM eligibilities
 			WHERE community_id = ? AND diner_id IN (?) AND status IN ('approved', 'expired', 'revoked') AND valid_from IS NOT NULL`,
-			communityID, bun.In(diners)).Scan(ctx, &rows)
+			communityID, bun.List(diners)).Scan(ctx, &rows)
 		if err != nil {
 			return fmt.Errorf("settlementdb: eligibilities: %w", err)
 		}
@@ -477,7 +477,7 @@ func readUses(ctx context.Context, db bun.IDB, communityID int64, c *settlement.
 		Limits   json.RawMessage `bun:"limits"`
 	}
 	if err := db.NewRaw(`SELECT policy_id, version, coalesce(rules -> 'limits', '[]') AS limits FROM policy_versions
-		WHERE community_id = ? AND policy_id IN (?)`, communityID, bun.In(policies)).Scan(ctx, &versions); err != nil {
+		WHERE community_id = ? AND policy_id IN (?)`, communityID, bun.List(policies)).Scan(ctx, &versions); err != nil {
 		return fmt.Errorf("settlementdb: policy limits: %w", err)
 	}
 	type pv struct{ policy, version int64 }

@@ -29,7 +29,7 @@ func TestMerchantSeesOnlyItsOwnStatements(t *testing.T) {
 			t.Fatalf("merchant %d sees %+v, want %v", tc.merchant, list, tc.want)
 		}
 		for p, s := range stmts {
-			_, err := f.svc.Statement(f.ctx, f.cid, tc.merchant, s.ID, settlement.LinePage{})
+			_, err := f.svc.MerchantStatement(f.ctx, f.cid, tc.merchant, s.ID, settlement.LinePage{})
 			own := p == tc.want[0]
 			if own && err != nil || !own && !errors.Is(err, settlement.ErrStatementNotFound) {
 				t.Errorf("merchant %d reading %v: %v", tc.merchant, p, err)
@@ -40,7 +40,7 @@ func TestMerchantSeesOnlyItsOwnStatements(t *testing.T) {
 	var other int64
 	f.scan("INSERT INTO communities (code, name) VALUES ('c2', '别的社区') RETURNING id", &other)
 	for _, s := range stmts {
-		if _, err := f.svc.Statement(f.ctx, other, 0, s.ID, settlement.LinePage{}); !errors.Is(err, settlement.ErrStatementNotFound) {
+		if _, err := f.svc.Statement(f.ctx, other, s.ID, settlement.LinePage{}); !errors.Is(err, settlement.ErrStatementNotFound) {
 			t.Errorf("another community read statement %d: %v", s.ID, err)
 		}
 	}
@@ -79,7 +79,7 @@ func TestSignoffIsAppendOnly(t *testing.T) {
 			t.Fatalf("after confirming: %v", err)
 		}
 	}
-	got, err := f.svc.Statement(f.ctx, f.cid, f.operator, op.ID, settlement.LinePage{})
+	got, err := f.svc.MerchantStatement(f.ctx, f.cid, f.operator, op.ID, settlement.LinePage{})
 	f.check(err)
 	var statuses []settlement.SignoffStatus
 	for _, s := range got.Signoffs {

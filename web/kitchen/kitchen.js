@@ -77,6 +77,10 @@
     renderUndo();
     renderPrinters();
   }
+  // The bar under the header holds the station filter and the printers, when there are any.
+  function renderSubbar() {
+    $("subbar").hidden = $("stations").hidden && $("printers").hidden;
+  }
   // today is the Asia/Shanghai date by the server's clock, "2026-11-25".
   function today() {
     const now = new Date(Date.now() + S.skew);
@@ -323,6 +327,7 @@
       b.addEventListener("click", () => pickStation(st.id));
       return b;
     }));
+    renderSubbar();
   }
   function pickStation(id) {
     S.station = id;
@@ -377,13 +382,15 @@
       item.append(el("span", "dot"), el("span", "pname", p.name));
       return item;
     }));
+    renderSubbar();
     const down = onBoard ? list.filter((p) => p.status === "down") : [];
     $("printer-alert").hidden = down.length === 0;
     $("printer-alert-text").textContent = down.length ? "打印机离线: " + down.map((p) => p.name).join("、") : "";
-    const unprinted = down.reduce((n, p) => n + (Number(p.unprinted) || 0), 0);
-    $("printer-alert-more").textContent = down.length
-      ? (unprinted > 0 ? `${unprinted} 张单没打出来，` : "") + "请看屏幕出餐；打印机恢复后会自动补打。"
-      : "";
+    const owed = down.filter((p) => Number(p.unprinted) > 0);
+    let more = "";
+    if (down.length === 1 && owed.length === 1) more = `${owed[0].unprinted} 张单没打出来，`;
+    else if (owed.length) more = "没打出来：" + owed.map((p) => `${p.name} ${p.unprinted} 张`).join("、") + "；";
+    $("printer-alert-more").textContent = down.length ? more + "请看屏幕出餐；打印机恢复后会自动补打。" : "";
   }
 
   // ---- tickets --------------------------------------------------------------------------
@@ -509,7 +516,7 @@
     }
     li.append(ul);
     const others = (t.lines || []).length - lines.length;
-    if (others > 0) li.append(el("p", "others", `另有 ${others} 个菜在其他工位`));
+    if (others > 0) li.append(el("p", "others", `另有 ${others} 个菜在其他档口`));
     // The ticket's notes gather its lines' notes; shown apart only when no line has one.
     if (t.notes && !(t.lines || []).some((l) => l.note)) li.append(el("p", "note notes", "备注：" + t.notes));
 

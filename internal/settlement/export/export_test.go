@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -88,7 +89,7 @@ func facts() settlement.Facts {
 			{OrderID: 95, Party: settlement.Party{Kind: settlement.Operator, ID: 7}, StatementID: 12},
 			{OrderID: 95, Party: settlement.Party{Kind: settlement.Sponsor, ID: 3}, StatementID: 11},
 		},
-		Sponsors: map[int64]settlement.SponsorInfo{3: {Name: "区民政局"}, 4: {Name: "阳光餐饮爱心基金", MerchantID: &merchant7}},
+		Sponsors:  map[int64]settlement.SponsorInfo{3: {Name: "区民政局"}, 4: {Name: "阳光餐饮爱心基金", MerchantID: &merchant7}},
 		Merchants: map[int64]string{7: "阳光餐饮"},
 	}
 }
@@ -205,6 +206,11 @@ func dumpXLSX(t *testing.T, data []byte) string {
 			t.Fatal(err)
 		}
 		fmt.Fprintf(&b, "panes: freeze=%v ySplit=%d xSplit=%d topLeft=%s\n", p.Freeze, p.YSplit, p.XSplit, p.TopLeftCell)
+		for _, dn := range f.GetDefinedName() {
+			if dn.Scope == sheet {
+				fmt.Fprintf(&b, "defined: %s = %s\n", dn.Name, dn.RefersTo)
+			}
+		}
 		rows, err := f.GetRows(sheet, excelize.Options{RawCellValue: true})
 		if err != nil {
 			t.Fatal(err)
@@ -493,5 +499,49 @@ func TestFileNames(t *testing.T) {
 	name, ascii := export.FileNames(s, export.XLSX)
 	if name != "结算单-2026-10-阳光餐饮_总店-22.xlsx" || ascii != "statement-22-2026-10-operator.xlsx" {
 		t.Errorf("FileNames = %q, %q", name, ascii)
+	}
+}
+
+// bigDocument is a month of a busy operator: n orders, each a subsidy and a payment line.
+func bigDocument(n int) export.Document {
+	f := facts()
+	f.Moves, f.Adjustments = nil, nil
+	det := details()
+	for i := range n {
+		order := int64(1000 + i)
+		d, when := day(1+i%31), at(1+i%31, 11, i%60)
+		f.Moves = append(f.Moves,
+			settlement.Move{Kind: settlement.LineSubsidy, OrderID: order, CanteenID: 1, OperatorID: 7, SponsorID: 3, PledgeID: 31,
+				Day: d, Period: catalog.Lunch, Group: subsidy.Elderly, Tier: tier(subsidy.Tier70), At: when, Fen: 800, Ref: fmt.Sprintf("LT%d", order)},
+			settlement.Move{Kind: settlement.LinePayment, OrderID: order, CanteenID: 1, OperatorID: 7, Day: d, Period: catalog.Lunch,
+				Group: subsidy.Elderly, Tier: tier(subsidy.Tier70), At: when, Fen: 400, Ref: fmt.Sprintf("4200%018d", order)})
+		det.Diners[order] = export.Diner{Name: "张*", Phone: "138****5678"}
+	}
+	for _, s := range settlement.Build(f) {
+		if s.Party.Kind == settlement.Operator {
+			s.ID = 99
+			return export.Document{Statement: s, Details: det, GeneratedAt: at(31, 23, 0)}
+		}
+	}
+	panic("no operator statement")
+}
+
+// BenchmarkWriteXLSX writes the workbook of a statement of 10,000 lines.
+func BenchmarkWriteXLSX(b *testing.B) {
+	d := bigDocument(5000)
+	for b.Loop() {
+		if err := export.WriteXLSX(io.Discard, d); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkWriteCSV writes the order detail of a statement of 10,000 lines.
+func BenchmarkWriteCSV(b *testing.B) {
+	d := bigDocument(5000)
+	for b.Loop() {
+		if err := export.WriteCSV(io.Discard, d); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -19,17 +19,18 @@ var statementTmpl = template.Must(template.New("statement").Funcs(template.FuncM
 	"columns": func() [][2]string { return moneyColumns },
 	"neg":     func(fen int64) bool { return fen < 0 },
 	"count":   func(n int64) string { return strconv.FormatInt(n, 10) },
-	"breakdownOf": func(zh1, en1, zh2, en2 string, rows []sumRow, t settlement.Totals) breakdown {
-		return breakdown{KeyZH1: zh1, KeyEN1: en1, KeyZH2: zh2, KeyEN2: en2, Rows: rows, Totals: t}
+	"breakdownOf": func(zh1, en1, zh2, en2 string, rows []sumRow, t settlement.Totals, noWrap bool) breakdown {
+		return breakdown{KeyZH1: zh1, KeyEN1: en1, KeyZH2: zh2, KeyEN2: en2, Rows: rows, Totals: t, NoWrap: noWrap}
 	},
 }).Parse(statementHTML))
 
-// breakdown is what the template's breakdown table shows: two key columns, the rows and
-// the statement's totals.
+// breakdown is what the template's breakdown table shows: two key columns (the first
+// kept on one line when NoWrap), the rows and the statement's totals.
 type breakdown struct {
 	KeyZH1, KeyEN1, KeyZH2, KeyEN2 string
 	Rows                           []sumRow
 	Totals                         settlement.Totals
+	NoWrap                         bool
 }
 
 // WriteHTML writes d as one self-contained HTML page to read on screen and print on A4:

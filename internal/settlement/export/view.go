@@ -16,7 +16,6 @@ import (
 
 // view is a Document laid out in the rows every export shows.
 type view struct {
-	Doc          Document
 	S            settlement.Statement
 	Community    string
 	Title        string // "2026-10 结算单 · 阳光餐饮"
@@ -116,7 +115,7 @@ func newView(d Document) (view, error) {
 	if err := checkConsistent(s); err != nil {
 		return view{}, err
 	}
-	v := view{Doc: d, S: s, Community: d.Details.Community, PartyKind: partyKindLabel(s.Party.Kind),
+	v := view{S: s, Community: d.Details.Community, PartyKind: partyKindLabel(s.Party.Kind),
 		Status: statusLabel(s.Status), Confirmed: s.Status == settlement.Confirmed, Disputed: s.Status == settlement.Disputed,
 		Created: minuteString(s.CreatedAt), Generated: minuteString(d.GeneratedAt)}
 	v.Title = fmt.Sprintf("%s 月结算单 · %s", s.Month, s.PartyName)
@@ -238,7 +237,7 @@ func byDay(d Document) []sumRow {
 		case 0:
 			cells = []string{dayString(k.day), d.canteen(k.canteen)}
 		case 1:
-			cells = []string{"—", "无订单的调整 / not for an order"}
+			cells = []string{"—", "无订单的账本调整 / ledger adjustments without an order"}
 		default:
 			cells = []string{"—", "以前月份的调整 / adjustments of earlier months"}
 		}

@@ -198,6 +198,11 @@ func (b *book) header(cols [][2]string) error {
 	if err := b.put(b.headEN, en...); err != nil {
 		return err
 	}
+	// Printed, every page repeats the two header rows.
+	if err := b.f.SetDefinedName(&excelize.DefinedName{Name: "_xlnm.Print_Titles", RefersTo: fmt.Sprintf("'%s'!$1:$2", b.sheet),
+		Scope: b.sheet}); err != nil {
+		return err
+	}
 	return b.freeze()
 }
 
