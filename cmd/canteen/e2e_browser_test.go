@@ -201,10 +201,13 @@ func TestOrderToPickupInBrowser(t *testing.T) {
 	diner.do(chromedp.Click(chromedp.CSS(`#demo-login button[type=submit]`)))
 	diner.waitText("#who", "已登录", 10*time.Second)
 
-	// Tomorrow's lunch: the 3元 set meal.
+	// Tomorrow's lunch: the 3元 set meal. The page settles first: the elder's allowances
+	// load after the login and move the menu tabs down.
+	diner.waitTrue(`document.querySelector("#allow-list li")`, 10*time.Second)
 	tomorrow := civil.Today(time.Now()).AddDays(1).String()
-	diner.do(chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#menu-tabs button[data-menu="%s/lunch"]`, tomorrow))))
-	diner.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#menu-tabs button[data-menu="%s/lunch"]`, tomorrow))))
+	tabSel := fmt.Sprintf(`#menu-tabs button[data-menu="%s/lunch"]`, tomorrow)
+	diner.do(chromedp.WaitVisible(chromedp.CSS(tabSel)), chromedp.Click(chromedp.CSS(tabSel)))
+	diner.waitTrue(fmt.Sprintf(`document.querySelector('%s').getAttribute("aria-pressed") === "true"`, tabSel), 5*time.Second)
 	diner.waitText("#items", "长者营养套餐", 10*time.Second)
 	dish := diner.eval(`(() => { const li = [...document.querySelectorAll("#items li[data-dish]")].find(li => li.querySelector(".dish").textContent === "长者营养套餐"); return li ? li.dataset.dish : ""; })()`)
 	if dish == "" {

@@ -564,6 +564,24 @@ func (l *lunch) holdPickups() (waiting int, release func()) {
 	}
 }
 
+// ticketTransactions watches pg_stat_activity without pause until a transaction of the
+// worker is making a ticket (its last statement reads or writes the order, the ticket or
+// the pickup counter), and returns how many are.
+func (l *lunch) ticketTransactions() int {
+	t := l.t
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		open := l.count(`SELECT count(*) FROM pg_stat_activity WHERE application_name = ? AND xact_start IS NOT NULL
+			AND query NOT LIKE '%outbox%' AND query ~ 'orders|tickets|pickup_counters|ticket_'`, workerAppName)
+		if open > 0 {
+			return open
+		}
+	}
+	t.Fatalf("no ticket transaction of the worker was seen\n%s", l.logs())
+	return 0
+}
+
 // queued counts the kitchen:create_ticket tasks in each state of the default queue, and
 // under "recovered" those that asynq took back from a dead worker.
 func (l *lunch) queued() map[string]int {

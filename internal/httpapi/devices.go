@@ -7,7 +7,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/canteen-oss/canteen/internal/auth"
-	"github.com/canteen-oss/canteen/internal/kitchen"
 )
 
 // deviceView is what admins see of a kitchen device: never its token.
@@ -56,35 +55,4 @@ func (s *server) revokeDevice(c *fiber.Ctx) error {
 		d, err := s.Auth.RevokeDevice(c.UserContext(), me(c), id)
 		return viewDevice(d), err
 	})
-}
-
-// inTicketScope runs h, a route on the ticket :id, only for a ticket the caller may act
-// on. A caller confined to canteens — a device, or staff limited to some canteens — acts
-// on the open tickets of those canteens only; any other ticket is not found.
-func (s *server) inTicketScope(h fiber.Handler) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		p := me(c)
-		if p.Kind == auth.StaffKind && len(p.CanteenIDs) == 0 {
-			return h(c)
-		}
-		id, err := idParam(c)
-		if err != nil {
-			return err
-		}
-		for _, canteenID := range p.CanteenIDs {
-			if !p.CanAccessCanteen(canteenID) {
-				continue
-			}
-			cards, err := s.Kitchen.Open(c.UserContext(), p.CommunityID, canteenID)
-			if err != nil {
-				return err
-			}
-			for _, card := range cards {
-				if card.ID == id {
-					return h(c)
-				}
-			}
-		}
-		return kitchen.ErrTicketNotFound
-	}
 }

@@ -51,7 +51,7 @@ func viewTicket(t kitchen.Ticket, lines []kitchen.Line) ticketView {
 
 func kitchenScope(c *fiber.Ctx) kitchen.Scope {
 	p := me(c)
-	return kitchen.Scope{CommunityID: p.CommunityID, Actor: p.Actor()}
+	return kitchen.Scope{CommunityID: p.CommunityID, Canteens: p.CanteenIDs, Actor: p.Actor()}
 }
 
 // openTickets lists a canteen's tickets not yet picked up or delivered, oldest first.

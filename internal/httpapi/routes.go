@@ -168,9 +168,9 @@ func (s *server) routes(app *fiber.App) {
 	// Server-Sent Events for kitchen screens; the token may come as ?access_token=.
 	screen := deviceOr(kit, admin)
 	v1.Add("GET", "/kitchen/canteens/:id/stream", s.streamGuard(screen), s.kitchenStream(screen))
-	r("POST", "/kitchen/tickets/:id/bump", deviceOr(kit), s.inTicketScope(s.moveTicket(false)))
-	r("POST", "/kitchen/tickets/:id/recall", deviceOr(kit), s.inTicketScope(s.moveTicket(true)))
-	r("POST", "/kitchen/tickets/:id/reprint", deviceOr(kit), s.inTicketScope(s.reprintTicket))
+	r("POST", "/kitchen/tickets/:id/bump", deviceOr(kit), s.moveTicket(false))
+	r("POST", "/kitchen/tickets/:id/recall", deviceOr(kit), s.moveTicket(true))
+	r("POST", "/kitchen/tickets/:id/reprint", deviceOr(kit), s.reprintTicket)
 	// Kitchen devices: a screen stays logged in to one canteen until it expires or an
 	// admin revokes it. Staff register one; a device cannot.
 	r("POST", "/kitchen/devices", staff(kit, admin), s.registerDevice)

@@ -10,10 +10,12 @@ import (
 	"github.com/canteen-oss/canteen/internal/civil"
 )
 
-// Scope is who works the ticket screen and in which community. Every move is confined to
-// Scope.CommunityID and recorded in the ticket's history under Scope.Actor.
+// Scope is who works the ticket screen and where. Every move is confined to
+// Scope.CommunityID and, when Canteens is not empty, to those canteens (a kitchen device or
+// staff scoped to some canteens); it is recorded in the ticket's history under Scope.Actor.
 type Scope struct {
 	CommunityID int64
+	Canteens    []int64
 	Actor       audit.Actor
 }
 

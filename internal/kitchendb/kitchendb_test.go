@@ -152,6 +152,19 @@ func TestBumpAndRecallMoveTheOrder(t *testing.T) {
 	if _, err := f.svc.Bump(f.ctx, kitchen.Scope{CommunityID: c.community + 1000}, tk2.ID); !errors.Is(err, kitchen.ErrTicketNotFound) {
 		t.Fatalf("bump from another community: %v; want ErrTicketNotFound", err)
 	}
+	// A screen confined to another canteen neither moves nor reprints the ticket; one
+	// confined to the ticket's canteen may.
+	elsewhere := kitchen.Scope{CommunityID: c.community, Canteens: []int64{c.id + 1000}, Actor: sc.Actor}
+	if _, err := f.svc.Bump(f.ctx, elsewhere, tk2.ID); !errors.Is(err, kitchen.ErrTicketNotFound) {
+		t.Fatalf("bump from another canteen's screen: %v; want ErrTicketNotFound", err)
+	}
+	if _, err := f.svc.Reprint(f.ctx, elsewhere, tk2.ID); !errors.Is(err, kitchen.ErrTicketNotFound) {
+		t.Fatalf("reprint from another canteen's screen: %v; want ErrTicketNotFound", err)
+	}
+	here := kitchen.Scope{CommunityID: c.community, Canteens: []int64{c.id + 1000, c.id}, Actor: sc.Actor}
+	if card, err := f.svc.Reprint(f.ctx, here, tk2.ID); err != nil || card.Reprints != 1 {
+		t.Fatalf("reprint from the ticket's canteen: %+v, %v; want 1 reprint", card.Ticket, err)
+	}
 	// An order refunded under the kitchen's hands: the ticket may not move on.
 	f.exec("UPDATE orders SET status = 'refunded', refunded_fen = pay_fen WHERE id = ?", oid2)
 	if _, err := f.svc.Bump(f.ctx, sc, tk2.ID); apperr.KindOf(err) != apperr.FailedPrecondition {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/canteen-oss/canteen/internal/civil"
 	"github.com/canteen-oss/canteen/internal/kitchen"
@@ -13,10 +14,20 @@ import (
 	"github.com/canteen-oss/canteen/internal/postgres"
 )
 
-// lockTicket reads a ticket of the community FOR UPDATE.
-func lockTicket(ctx context.Context, tx bun.IDB, communityID, ticketID int64) (ticketRow, error) {
+// inScope is the condition that a ticket lies in a kitchen.Scope: its community and, when
+// the scope names canteens, one of them. Its arguments are scopeArgs(sc).
+const inScope = "community_id = ? AND (coalesce(cardinality(?::bigint[]), 0) = 0 OR canteen_id = ANY(?::bigint[]))"
+
+func scopeArgs(sc kitchen.Scope) []any {
+	canteens := pgdialect.Array(sc.Canteens)
+	return []any{sc.CommunityID, canteens, canteens}
+}
+
+// lockTicket reads a ticket in the scope FOR UPDATE; one outside it is not found.
+func lockTicket(ctx context.Context, tx bun.IDB, sc kitchen.Scope, ticketID int64) (ticketRow, error) {
 	var r ticketRow
-	err := tx.NewRaw("SELECT "+ticketColumns+" FROM tickets WHERE community_id = ? AND id = ? FOR UPDATE", communityID, ticketID).Scan(ctx, &r)
+	err := tx.NewRaw("SELECT "+ticketColumns+" FROM tickets WHERE "+inScope+" AND id = ? FOR UPDATE",
+		append(scopeArgs(sc), ticketID)...).Scan(ctx, &r)
 	if postgres.IsNoRows(err) {
 		return r, kitchen.ErrTicketNotFound
 	}
@@ -32,7 +43,7 @@ func lockTicket(ctx context.Context, tx bun.IDB, communityID, ticketID int64) (t
 func (s *Store) Move(ctx context.Context, sc kitchen.Scope, ticketID int64, recall bool) (kitchen.Ticket, error) {
 	var out ticketRow
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		r, err := lockTicket(ctx, tx, sc.CommunityID, ticketID)
+		r, err := lockTicket(ctx, tx, sc, ticketID)
 		if err != nil {
 			return err
 		}
@@ -80,8 +91,8 @@ func (s *Store) Move(ctx context.Context, sc kitchen.Scope, ticketID int64, reca
 func (s *Store) Reprint(ctx context.Context, sc kitchen.Scope, ticketID int64) (kitchen.Card, error) {
 	var out ticketRow
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		err := tx.NewRaw("UPDATE tickets SET reprints = reprints + 1 WHERE community_id = ? AND id = ? RETURNING "+ticketColumns,
-			sc.CommunityID, ticketID).Scan(ctx, &out)
+		err := tx.NewRaw("UPDATE tickets SET reprints = reprints + 1 WHERE "+inScope+" AND id = ? RETURNING "+ticketColumns,
+			append(scopeArgs(sc), ticketID)...).Scan(ctx, &out)
 		if postgres.IsNoRows(err) {
 			return kitchen.ErrTicketNotFound
 		}

@@ -380,7 +380,6 @@ func meals(f CheckFacts) []GroupMeal {
 			}
 			continue
 		}
-		m := m
 		byOrder[m.OrderID] = &m
 		ids = append(ids, m.OrderID)
 	}
