@@ -20,11 +20,12 @@ import (
 	"github.com/canteen-oss/canteen/internal/settlementdb"
 )
 
-// closedNovember pays an elder's lunch at the seeded canteen, which partner merchant
-// 阳光餐饮 cooks in, and closes November on 2 December (overriding the checks' findings, if
-// any). The sponsor is linked to a second merchant, 爱心超市. It returns the ids of the
-// operator's and the sponsor's statements.
-func (e *env) closedNovember() (operatorStmt, sponsorStmt int64) {
+// closedThisMonth pays an elder's lunch at the seeded canteen, which partner merchant
+// 阳光餐饮 cooks in, and closes the month the database's clock is in (the ledger stamps its
+// moves with the database's now()) as on the 2nd of the next month, overriding the checks'
+// findings, if any. The sponsor is linked to a second merchant, 爱心超市. It returns the month and the ids of
+// the operator's and the sponsor's statements.
+func (e *env) closedThisMonth() (month settlement.Month, operatorStmt, sponsorStmt int64) {
 	t, ctx := e.t, context.Background()
 	cid := e.ids["community"]
 	var donor int64
@@ -46,18 +47,23 @@ func (e *env) closedNovember() (operatorStmt, sponsorStmt int64) {
 	e.paidElderOrder("export-elder-lunch-1")
 
 	store := settlementdb.New(e.db)
-	december := time.Date(2026, time.December, 2, 9, 0, 0, 0, fixedNow.Location())
-	svc := settlement.NewService(store, func() time.Time { return december })
+	var dbNow time.Time
+	if err := e.db.NewRaw("SELECT now()").Scan(ctx, &dbNow); err != nil {
+		t.Fatal(err)
+	}
+	dbNow = dbNow.In(fixedNow.Location())
+	month = settlement.Month{Year: dbNow.Year(), Month: dbNow.Month()}
+	closing := time.Date(dbNow.Year(), dbNow.Month()+1, 2, 9, 0, 0, 0, fixedNow.Location())
+	svc := settlement.NewService(store, func() time.Time { return closing })
 	sc := settlement.Scope{CommunityID: cid, Actor: audit.Actor{Kind: audit.Staff, ID: e.ids["staff-finance"], Name: "财务"}}
-	november := settlement.Month{Year: 2026, Month: time.November}
-	_, err := svc.Close(ctx, sc, november, settlement.CloseRequest{})
+	_, err := svc.Close(ctx, sc, month, settlement.CloseRequest{})
 	if errors.Is(err, settlement.ErrFindings) {
-		_, err = svc.Close(ctx, sc, november, settlement.CloseRequest{Override: true, Reason: "测试数据 / test data"})
+		_, err = svc.Close(ctx, sc, month, settlement.CloseRequest{Override: true, Reason: "测试数据 / test data"})
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	list, err := store.Statements(ctx, cid, settlement.StatementQuery{Month: november})
+	list, err := store.Statements(ctx, cid, settlement.StatementQuery{Month: month})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,9 +76,9 @@ func (e *env) closedNovember() (operatorStmt, sponsorStmt int64) {
 		}
 	}
 	if operatorStmt == 0 || sponsorStmt == 0 {
-		t.Fatalf("November's statements: %+v", list)
+		t.Fatalf("statements of %v: %+v", month, list)
 	}
-	return operatorStmt, sponsorStmt
+	return month, operatorStmt, sponsorStmt
 }
 
 // fileName reads the UTF-8 file name of a Content-Disposition header (filename*).
@@ -91,7 +97,7 @@ func fileName(t *testing.T, cd string) string {
 
 func TestStatementExports(t *testing.T) {
 	e := newEnv(t, 1000)
-	op, sp := e.closedNovember()
+	month, op, sp := e.closedThisMonth()
 	admin := fmt.Sprintf("/api/v1/admin/settlement/statements/%d/export", op)
 
 	t.Run("csv for admin", func(t *testing.T) {
@@ -104,11 +110,11 @@ func TestStatementExports(t *testing.T) {
 			t.Errorf("Content-Type %q", ct)
 		}
 		cd := resp.Header.Get("Content-Disposition")
-		wantASCII := fmt.Sprintf(`attachment; filename="statement-%d-2026-11-operator.csv"; `, op)
+		wantASCII := fmt.Sprintf(`attachment; filename="statement-%d-%s-operator.csv"; `, op, month)
 		if !strings.HasPrefix(cd, wantASCII) {
 			t.Errorf("Content-Disposition %q, want it to start %q", cd, wantASCII)
 		}
-		if got, want := fileName(t, cd), fmt.Sprintf("结算单-2026-11-阳光餐饮-%d.csv", op); got != want {
+		if got, want := fileName(t, cd), fmt.Sprintf("结算单-%s-阳光餐饮-%d.csv", month, op); got != want {
 			t.Errorf("file name %q, want %q", got, want)
 		}
 		if !strings.HasPrefix(raw, "\uFEFF序号 No.,") {
@@ -170,8 +176,8 @@ func TestStatementExports(t *testing.T) {
 		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
 			t.Errorf("Content-Security-Policy %q", csp)
 		}
-		if !strings.Contains(raw, "2026-11 月度结算单") || !strings.Contains(raw, "阳光餐饮") {
-			t.Error("the page is not the operator's November statement")
+		if !strings.Contains(raw, month.String()+" 月度结算单") || !strings.Contains(raw, "阳光餐饮") {
+			t.Error("the page is not the operator's statement of the month")
 		}
 	})
 
