@@ -109,6 +109,7 @@ func (r *privateRedis) start() {
 	r.cmd = exec.Command(r.bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--daemonize", "no", "--maxmemory-policy", "noeviction", "--loglevel", "warning")
 	r.cmd.Stdout, r.cmd.Stderr = io.Discard, io.Discard
+	dieWithTest(r.cmd)
 	if err := r.cmd.Start(); err != nil {
 		r.t.Fatalf("start redis-server: %v", err)
 	}
@@ -138,6 +139,7 @@ func (r *privateRedis) kill() {
 type workerProc struct {
 	cmd  *exec.Cmd
 	done chan struct{}
+	err  error // how it exited, once done is closed
 }
 
 // lunchOrder is an order awaiting payment and its WeChat Pay out_trade_no.
@@ -222,6 +224,7 @@ func newLunch(t testing.TB) *lunch {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.DBMaxConns = 4 // serve here takes a few notifications at a time; the worker gets 10
 	keys, err := cfg.Keyring()
 	if err != nil {
 		t.Fatal(err)
@@ -234,19 +237,21 @@ func newLunch(t testing.TB) *lunch {
 	l.sys = sys
 	l.usePay()
 
-	served := make(chan error, 1)
-	go func() { served <- serveHTTP(ctx, sys, false, io.Discard) }()
+	var serveErr error
+	served := make(chan struct{})
+	go func() { serveErr = serveHTTP(ctx, sys, false, io.Discard); close(served) }()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("serve: %v", err)
+		<-served
+		if serveErr != nil {
+			t.Errorf("serve: %v", serveErr)
 		}
 		sys.close()
 	})
 	l.waitFor(60*time.Second, "serve ready", func() bool {
 		select {
-		case err := <-served:
-			t.Fatalf("serve exited: %v\n%s", err, l.serveLog.String())
+		case <-served:
+			t.Fatalf("serve exited: %v\n%s", serveErr, l.serveLog.String())
 		default:
 		}
 		resp, err := http.Get(l.base + "/readyz")
@@ -480,11 +485,12 @@ func (l *lunch) startWorker() {
 	dsn.RawQuery = q.Encode()
 	cmd.Env = append(cmd.Env, "DATABASE_URL="+dsn.String())
 	cmd.Stdout, cmd.Stderr = logf, logf
+	dieWithTest(cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start worker: %v", err)
 	}
 	w := &workerProc{cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(w.done) }()
+	go func() { w.err = cmd.Wait(); close(w.done) }()
 	l.worker = w
 	l.restarts++
 }
@@ -498,7 +504,8 @@ func (l *lunch) killWorker() {
 	<-l.worker.done
 }
 
-// stopWorker stops the worker gracefully (SIGTERM), as an orchestrator does.
+// stopWorker stops the worker gracefully (SIGTERM), as an orchestrator does; it must
+// exit cleanly (under -race, a race found in it makes it exit 66).
 func (l *lunch) stopWorker() {
 	if l.worker == nil {
 		return
@@ -506,10 +513,13 @@ func (l *lunch) stopWorker() {
 	_ = l.worker.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-l.worker.done:
+		if l.worker.err != nil {
+			l.t.Errorf("the worker exited with %v\n%s", l.worker.err, l.logs())
+		}
 	case <-time.After(20 * time.Second):
 		_ = l.worker.cmd.Process.Kill()
 		<-l.worker.done
-		l.t.Errorf("the worker did not stop on SIGTERM")
+		l.t.Errorf("the worker did not stop on SIGTERM\n%s", l.logs())
 	}
 }
 
