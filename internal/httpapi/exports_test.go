@@ -28,22 +28,7 @@ import (
 func (e *env) closedThisMonth() (month settlement.Month, operatorStmt, sponsorStmt int64) {
 	t, ctx := e.t, context.Background()
 	cid := e.ids["community"]
-	var donor int64
-	if err := e.db.NewRaw("INSERT INTO merchants (community_id, name) VALUES (?, '爱心超市') RETURNING id", cid).Scan(ctx, &donor); err != nil {
-		t.Fatal(err)
-	}
-	e.ids["donor"] = donor
-	for _, q := range []struct {
-		sql  string
-		args []any
-	}{
-		{"UPDATE canteens SET merchant_id = ? WHERE id = ?", []any{e.ids["merchant"], e.ids["canteen"]}},
-		{"UPDATE sponsors SET kind = 'merchant', merchant_id = ? WHERE id = ?", []any{donor, e.ids["sponsor"]}},
-	} {
-		if _, err := e.db.NewRaw(q.sql, q.args...).Exec(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e.partnerMerchants()
 	e.paidElderOrder("export-elder-lunch-1")
 
 	store := settlementdb.New(e.db)

@@ -72,3 +72,18 @@ func withPathBody[P, In, Out any](c *fiber.Ctx, read func(*fiber.Ctx) (P, error)
 	}
 	return withBody(c, status, func(in In) (Out, error) { return fn(p, in) })
 }
+
+// withPathOptionalBody is withPathBody for a body that may be left out (bindOptional): fn
+// then gets the zero In.
+func withPathOptionalBody[P, In, Out any](c *fiber.Ctx, read func(*fiber.Ctx) (P, error), status int, fn func(P, In) (Out, error)) error {
+	p, err := read(c)
+	if err != nil {
+		return err
+	}
+	var in In
+	if err := bindOptional(c, &in); err != nil {
+		return err
+	}
+	out, err := fn(p, in)
+	return reply(c, status, out, err)
+}

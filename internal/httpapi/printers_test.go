@@ -76,22 +76,15 @@ func (e *env) printers() []printerJSON {
 	return ps
 }
 
-// printerProblemField returns the status and the first field named by a problem+json answer.
+// printerProblemField returns the first field named by a problem+json answer of status,
+// or its code when it names none.
 func printerProblemField(t *testing.T, status int, raw string) string {
 	t.Helper()
-	var p struct {
-		Code   string `json:"code"`
-		Fields []struct {
-			Field string `json:"field"`
-		} `json:"fields"`
+	code, field := problemCodeField(t, status, raw)
+	if field == "" {
+		return code
 	}
-	if err := json.Unmarshal([]byte(raw), &p); err != nil {
-		t.Fatalf("%d %s: %v", status, raw, err)
-	}
-	if len(p.Fields) == 0 {
-		return p.Code
-	}
-	return p.Fields[0].Field
+	return field
 }
 
 // TestPrinterAdmin adds and changes printers over HTTP: the answers keep the screen's

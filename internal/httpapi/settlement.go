@@ -59,16 +59,9 @@ func (s *server) monthChecks(c *fiber.Ctx) error {
 
 // closeMonth closes a month by hand; the body may be left out when nothing is overridden.
 func (s *server) closeMonth(c *fiber.Ctx) error {
-	m, err := monthParam(c)
-	if err != nil {
-		return err
-	}
-	var in settlement.CloseRequest
-	if err := bindOptional(c, &in); err != nil {
-		return err
-	}
-	out, err := s.Settlement.Close(c.UserContext(), settleScope(c), m, in)
-	return reply(c, http.StatusCreated, out, err)
+	return withPathOptionalBody(c, monthParam, http.StatusCreated, func(m settlement.Month, in settlement.CloseRequest) (settlement.Close, error) {
+		return s.Settlement.Close(c.UserContext(), settleScope(c), m, in)
+	})
 }
 
 // listCloses lists the closed months, newest first.
@@ -104,45 +97,42 @@ func (s *server) listStatements(c *fiber.Ctx) error {
 	return reply(c, http.StatusOK, out, err)
 }
 
-// linePage reads ?after= (a line number) and ?limit= (1..5000) for a statement's lines.
-func linePage(c *fiber.Ctx) (settlement.LinePage, error) {
+// statementPage is a statement's :id and the page of its lines it is asked for.
+type statementPage struct {
+	id   int64
+	page settlement.LinePage
+}
+
+// statementPageParams reads the :id path parameter, then ?after= (a line number) and
+// ?limit= (1..5000) for the page of the statement's lines.
+func statementPageParams(c *fiber.Ctx) (statementPage, error) {
+	id, err := idParam(c)
+	if err != nil {
+		return statementPage{}, err
+	}
 	after, err := queryInt(c, "after", 0, 0, 1<<31-1)
 	if err != nil {
-		return settlement.LinePage{}, err
+		return statementPage{}, err
 	}
 	limit, err := queryInt(c, "limit", 500, 1, 5000)
 	if err != nil {
-		return settlement.LinePage{}, err
+		return statementPage{}, err
 	}
-	return settlement.LinePage{After: int(after), Limit: int(limit)}, nil
+	return statementPage{id: id, page: settlement.LinePage{After: int(after), Limit: int(limit)}}, nil
 }
 
 // getStatement answers a statement with its breakdowns, sign-offs and a page of lines.
 func (s *server) getStatement(c *fiber.Ctx) error {
-	id, err := idParam(c)
-	if err != nil {
-		return err
-	}
-	page, err := linePage(c)
-	if err != nil {
-		return err
-	}
-	out, err := s.Settlement.Statement(c.UserContext(), me(c).CommunityID, id, page)
-	return reply(c, http.StatusOK, out, err)
+	return withPath(c, statementPageParams, func(p statementPage) (settlement.Report, error) {
+		return s.Settlement.Statement(c.UserContext(), me(c).CommunityID, p.id, p.page)
+	})
 }
 
 // merchantStatement is getStatement for a merchant user: its own merchant's only.
 func (s *server) merchantStatement(c *fiber.Ctx) error {
-	id, err := idParam(c)
-	if err != nil {
-		return err
-	}
-	page, err := linePage(c)
-	if err != nil {
-		return err
-	}
-	out, err := s.Settlement.MerchantStatement(c.UserContext(), me(c).CommunityID, me(c).MerchantID, id, page)
-	return reply(c, http.StatusOK, out, err)
+	return withPath(c, statementPageParams, func(p statementPage) (settlement.Report, error) {
+		return s.Settlement.MerchantStatement(c.UserContext(), me(c).CommunityID, me(c).MerchantID, p.id, p.page)
+	})
 }
 
 // postAdjustment books finance's correction of a closed statement into the next open month.
@@ -179,14 +169,7 @@ func (s *server) disputeStatement(c *fiber.Ctx) error {
 }
 
 func (s *server) signoff(c *fiber.Ctx, fn func(ctx context.Context, sc settlement.Scope, merchantID, id int64, comment string) (settlement.Signoff, error)) error {
-	id, err := idParam(c)
-	if err != nil {
-		return err
-	}
-	var in signoffBody
-	if err := bindOptional(c, &in); err != nil {
-		return err
-	}
-	out, err := fn(c.UserContext(), settleScope(c), me(c).MerchantID, id, strings.Clone(in.Comment))
-	return reply(c, http.StatusCreated, out, err)
+	return withPathOptionalBody(c, idParam, http.StatusCreated, func(id int64, in signoffBody) (settlement.Signoff, error) {
+		return fn(c.UserContext(), settleScope(c), me(c).MerchantID, id, strings.Clone(in.Comment))
+	})
 }

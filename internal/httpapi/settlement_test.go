@@ -21,16 +21,9 @@ const settleMonth = "2026-10"
 // money's timestamps (ledger, payment) into October, and closes October over the API as
 // finance. It returns the operator's and the sponsor's statements as listed.
 func (e *env) closedOctober() (operator, sponsor statementJSON) {
-	t, ctx := e.t, context.Background()
+	t := e.t
 	cid := e.ids["community"]
-	var donor int64
-	if err := e.db.NewRaw("INSERT INTO merchants (community_id, name) VALUES (?, '爱心超市') RETURNING id", cid).Scan(ctx, &donor); err != nil {
-		t.Fatal(err)
-	}
-	e.ids["donor"] = donor
-	e.inTx(false,
-		sqlArgs{"UPDATE canteens SET merchant_id = ? WHERE id = ?", []any{e.ids["merchant"], e.ids["canteen"]}},
-		sqlArgs{"UPDATE sponsors SET kind = 'merchant', merchant_id = ? WHERE id = ?", []any{donor, e.ids["sponsor"]}})
+	e.partnerMerchants()
 	id, _ := e.paidElderOrder("settle-elder-lunch-1")
 	// The ledger and WeChat stamp money with the clock of the moment; it moved on 20 October.
 	at := "2026-10-20 12:00+08"
@@ -59,6 +52,21 @@ func (e *env) closedOctober() (operator, sponsor statementJSON) {
 		t.Fatal("October's statements are missing")
 	}
 	return operator, sponsor
+}
+
+// partnerMerchants has partner merchant 阳光餐饮 cook in the seeded canteen and links the
+// sponsor to a second merchant, 爱心超市, whose id it keeps as e.ids["donor"].
+func (e *env) partnerMerchants() {
+	e.t.Helper()
+	var donor int64
+	if err := e.db.NewRaw("INSERT INTO merchants (community_id, name) VALUES (?, '爱心超市') RETURNING id", e.ids["community"]).
+		Scan(context.Background(), &donor); err != nil {
+		e.t.Fatal(err)
+	}
+	e.ids["donor"] = donor
+	e.inTx(false,
+		sqlArgs{"UPDATE canteens SET merchant_id = ? WHERE id = ?", []any{e.ids["merchant"], e.ids["canteen"]}},
+		sqlArgs{"UPDATE sponsors SET kind = 'merchant', merchant_id = ? WHERE id = ?", []any{donor, e.ids["sponsor"]}})
 }
 
 // sqlArgs is one statement with its arguments.
@@ -122,8 +130,8 @@ func (e *env) statements(token, path string) []statementJSON {
 	return out.Items
 }
 
-// settleProblem reads a problem+json answer: its status, code and the first field named.
-func settleProblem(t *testing.T, status int, raw string) (code, field string) {
+// problemCodeField reads a problem+json answer of status: its code and the first field named.
+func problemCodeField(t *testing.T, status int, raw string) (code, field string) {
 	t.Helper()
 	var p struct {
 		Code   string `json:"code"`
@@ -169,7 +177,7 @@ func TestSettlementMonthErrorsWriteNothing(t *testing.T) {
 			if resp.StatusCode != tc.status || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/problem+json") {
 				t.Fatalf("status %d (%s), want %d problem+json: %s", resp.StatusCode, resp.Header.Get("Content-Type"), tc.status, raw)
 			}
-			code, field := settleProblem(t, resp.StatusCode, raw)
+			code, field := problemCodeField(t, resp.StatusCode, raw)
 			if code != tc.code || field != tc.field {
 				t.Fatalf("code %q field %q, want %q %q: %s", code, field, tc.code, tc.field, raw)
 			}
@@ -185,7 +193,7 @@ func TestSettlementMonthErrorsWriteNothing(t *testing.T) {
 	for _, req := range [][2]string{{"POST", "/close"}, {"GET", "/preview"}} {
 		resp := e.do(req[0], "/api/v1/admin/settlement/months/2026-10"+req[1], fin, "")
 		raw := body(resp)
-		if code, _ := settleProblem(t, resp.StatusCode, raw); resp.StatusCode != 409 || code != "month_closed" {
+		if code, _ := problemCodeField(t, resp.StatusCode, raw); resp.StatusCode != 409 || code != "month_closed" {
 			t.Fatalf("%s of a closed month: %d %s", req[1], resp.StatusCode, raw)
 		}
 	}

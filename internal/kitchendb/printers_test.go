@@ -59,6 +59,16 @@ func (f *fixture) printers(d *device) *kitchen.Printers {
 	return kitchen.NewPrinters(f.store, d, func() time.Time { return lunchDay })
 }
 
+// lunchTicket makes the ticket of a new paid dine-in lunch order in c.
+func (f *fixture) lunchTicket(c *canteen) kitchen.Ticket {
+	f.t.Helper()
+	tk, _, err := f.svc.CreateTicket(f.ctx, c.community, f.order(c, "lunch", "paid", "dine_in", false))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return tk
+}
+
 var admin = kitchen.Scope{Actor: audit.Actor{Kind: audit.Staff, ID: 1, Name: "管理员"}}
 
 func (f *fixture) addPrinter(svc *kitchen.Printers, c *canteen, name, address string, station int64) kitchen.Printer {
@@ -98,10 +108,7 @@ func TestPrintJobsFollowPrintersAndStations(t *testing.T) {
 		t.Fatalf("new printer %+v; want address with port 9100, unknown, enabled", whole)
 	}
 
-	tk, _, err := f.svc.CreateTicket(f.ctx, c.community, f.order(c, "lunch", "paid", "dine_in", false))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tk := f.lunchTicket(c)
 	var jobs []struct {
 		PrinterID  int64 `bun:"printer_id"`
 		Generation int   `bun:"generation"`
@@ -169,12 +176,9 @@ func TestPrintRecordsOutcomesAndStatus(t *testing.T) {
 	d := &device{}
 	svc := f.printers(d)
 	p := f.addPrinter(svc, c, "后厨", "printer.local:9100", 0)
-	tk, _, err := f.svc.CreateTicket(f.ctx, c.community, f.order(c, "lunch", "paid", "dine_in", false))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tk := f.lunchTicket(c)
 	d.setDown(p.Address, true)
-	err = svc.Print(f.ctx, c.community, tk.ID, 0)
+	err := svc.Print(f.ctx, c.community, tk.ID, 0)
 	if !errors.Is(err, kitchen.ErrPrinterUnavailable) || apperr.KindOf(err) != apperr.Transient {
 		t.Fatalf("print on a printer that is down: %v; want the Transient ErrPrinterUnavailable", err)
 	}
@@ -222,10 +226,7 @@ func TestConcurrentPrintsSendEachJobOnce(t *testing.T) {
 	svc := f.printers(d)
 	f.addPrinter(svc, c, "一号", "10.1.0.1", 0)
 	f.addPrinter(svc, c, "二号", "10.1.0.2", 0)
-	tk, _, err := f.svc.CreateTicket(f.ctx, c.community, f.order(c, "lunch", "paid", "dine_in", false))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tk := f.lunchTicket(c)
 	errs := make([]error, 8)
 	var wg sync.WaitGroup
 	for i := range errs {
@@ -313,13 +314,7 @@ func TestRedriveLostPrints(t *testing.T) {
 	d := &device{}
 	svc := f.printers(d)
 	p := f.addPrinter(svc, c, "后厨", "10.2.0.1", 0)
-	ticket := func() int64 {
-		tk, _, err := f.svc.CreateTicket(f.ctx, c.community, f.order(c, "lunch", "paid", "dine_in", false))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tk.ID
-	}
+	ticket := func() int64 { return f.lunchTicket(c).ID }
 	lost, retrying, printed, old, fresh := ticket(), ticket(), ticket(), ticket(), ticket()
 	f.exec("UPDATE print_jobs SET created_at = now() - interval '5 minutes' WHERE ticket_id IN (?, ?, ?)", lost, retrying, printed)
 	f.exec("UPDATE print_jobs SET last_attempt_at = now() - interval '30 seconds' WHERE ticket_id = ?", retrying)

@@ -189,6 +189,24 @@ type side struct {
 	rows int
 }
 
+// add counts one more row of fen.
+func (s *side) add(fen int64) {
+	s.fen += fen
+	s.rows++
+}
+
+// sideOf returns the side of number no in sides, adding an empty one, and no to order,
+// the first time no is seen.
+func sideOf(sides map[string]*side, order *[]string, no string) *side {
+	s := sides[no]
+	if s == nil {
+		s = &side{}
+		sides[no] = s
+		*order = append(*order, no)
+	}
+	return s
+}
+
 func fen(v int64) *int64 { return &v }
 
 // Reconcile matches one bill day against our records by the rules above and returns the
@@ -233,19 +251,9 @@ func Reconcile(in ReconcileInput) []Finding {
 	for _, r := range in.Bill {
 		switch r.TradeState {
 		case StateSuccess:
-			if billPay[r.OutTradeNo] == nil {
-				billPay[r.OutTradeNo] = &side{}
-				payOrder = append(payOrder, r.OutTradeNo)
-			}
-			billPay[r.OutTradeNo].fen += r.AmountFen
-			billPay[r.OutTradeNo].rows++
+			sideOf(billPay, &payOrder, r.OutTradeNo).add(r.AmountFen)
 		case StateRefund:
-			if billRef[r.OutRefundNo] == nil {
-				billRef[r.OutRefundNo] = &side{}
-				refOrder = append(refOrder, r.OutRefundNo)
-			}
-			billRef[r.OutRefundNo].fen += r.RefundFen
-			billRef[r.OutRefundNo].rows++
+			sideOf(billRef, &refOrder, r.OutRefundNo).add(r.RefundFen)
 			refTrade[r.OutRefundNo] = r.OutTradeNo
 			if r.RefundState != RefundSuccess || refState[r.OutRefundNo] == "" {
 				refState[r.OutRefundNo] = r.RefundState
@@ -274,8 +282,7 @@ func Reconcile(in ReconcileInput) []Finding {
 			ours[p.OutTradeNo] = o
 			ourOrder = append(ourOrder, p.OutTradeNo)
 		}
-		o.fen += p.AmountFen
-		o.rows++
+		o.add(p.AmountFen)
 		o.today = o.today || onDay(p.At)
 		if !p.At.IsZero() {
 			o.days[civil.Today(p.At)] = true

@@ -240,3 +240,16 @@ func (k LineKind) Label() string {
 	}
 	return string(k)
 }
+
+// GroupLabel is the name of a subsidy group, Chinese first, for findings and exports.
+func GroupLabel(g subsidy.Group) string {
+	switch g {
+	case subsidy.Elderly:
+		return "老年人 / elderly"
+	case subsidy.Worker:
+		return "新就业群体 / worker"
+	case subsidy.General:
+		return "其他 / general"
+	}
+	return string(g)
+}

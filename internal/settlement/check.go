@@ -209,16 +209,6 @@ func finding(code FindingCode, detail string, orders []int64, fen int64, amounts
 	return Finding{Code: code, Title: code.Title(), Detail: detail, OrderIDs: ids, Fen: fen, Amounts: amounts}
 }
 
-func groupName(g subsidy.Group) string {
-	switch g {
-	case subsidy.Elderly:
-		return "老年人 / elderly"
-	case subsidy.Worker:
-		return "新就业群体 / worker"
-	}
-	return "其他 / general"
-}
-
 // checkLapsed finds, per diner and group, the meals subsidised for a group on a day no
 // eligibility of that group covered.
 func checkLapsed(f CheckFacts) []Finding {
@@ -294,7 +284,7 @@ func checkLapsed(f CheckFacts) []Finding {
 		slices.SortFunc(l.days, civil.Date.Compare)
 		out = append(out, finding(FindingEligibilityLapsed, fmt.Sprintf(
 			"就餐人 %d 以%s身份在 %s 至 %s 享受补贴 %d 次，%s（%s） / diner %d was subsidised as %s %d times from %s to %s: %s (%s)",
-			k.diner, groupName(k.group), l.days[0], l.days[len(l.days)-1], len(l.orders), why, valid,
+			k.diner, GroupLabel(k.group), l.days[0], l.days[len(l.days)-1], len(l.orders), why, valid,
 			k.diner, k.group, len(l.orders), l.days[0], l.days[len(l.days)-1], why, valid),
 			l.orders, l.fen, nil))
 	}
@@ -391,44 +381,63 @@ func meals(f CheckFacts) []GroupMeal {
 	return out
 }
 
+// mealSlot is the meal period of a day of one diner or one canteen.
+type mealSlot struct {
+	id     int64 // the diner or the canteen
+	day    civil.Date
+	period catalog.Period
+}
+
+// mealsBySlot groups the meals of f, once per order, by the slot of the diner or canteen
+// of (of returns false for a meal to leave out), and returns the slots ordered by id, day
+// and meal period.
+func mealsBySlot(f CheckFacts, of func(GroupMeal) (int64, bool)) ([]mealSlot, map[mealSlot][]GroupMeal) {
+	groups := map[mealSlot][]GroupMeal{}
+	for _, m := range meals(f) {
+		id, ok := of(m)
+		if !ok {
+			continue
+		}
+		k := mealSlot{id, m.Day, m.Period}
+		groups[k] = append(groups[k], m)
+	}
+	return sortedKeys(groups, func(a, b mealSlot) int {
+		return cmp.Or(cmp.Compare(a.id, b.id), a.day.Compare(b.day), cmp.Compare(a.period.Rank(), b.period.Rank()))
+	}), groups
+}
+
+// mealOrders returns the orders of ms and their subsidy added up.
+func mealOrders(ms []GroupMeal) ([]int64, int64) {
+	var orders []int64
+	var fen int64
+	for _, m := range ms {
+		orders = append(orders, m.OrderID)
+		fen += m.Fen
+	}
+	return orders, fen
+}
+
 // checkTwoCanteens finds diners with subsidised orders in more than one canteen at one
 // meal period of a day.
 func checkTwoCanteens(f CheckFacts) []Finding {
-	type key struct {
-		diner  int64
-		day    civil.Date
-		period catalog.Period
-	}
-	groups := map[key][]GroupMeal{}
-	for _, m := range meals(f) {
-		if m.DinerID == 0 {
-			continue
-		}
-		k := key{m.DinerID, m.Day, m.Period}
-		groups[k] = append(groups[k], m)
-	}
+	slots, groups := mealsBySlot(f, func(m GroupMeal) (int64, bool) { return m.DinerID, m.DinerID != 0 })
 	var out []Finding
-	for _, k := range sortedKeys(groups, func(a, b key) int {
-		return cmp.Or(cmp.Compare(a.diner, b.diner), a.day.Compare(b.day), cmp.Compare(a.period.Rank(), b.period.Rank()))
-	}) {
+	for _, k := range slots {
 		ms := groups[k]
 		var canteens []int64
-		var orders []int64
-		var fen int64
 		for _, m := range ms {
 			if !slices.Contains(canteens, m.CanteenID) {
 				canteens = append(canteens, m.CanteenID)
 			}
-			orders = append(orders, m.OrderID)
-			fen += m.Fen
 		}
 		if len(canteens) < 2 {
 			continue
 		}
+		orders, fen := mealOrders(ms)
 		slices.Sort(canteens)
 		out = append(out, finding(FindingTwoCanteens, fmt.Sprintf(
 			"就餐人 %d 于 %s %s 在食堂 %v 都有补贴订单 / diner %d has subsidised orders in canteens %v at %s %s",
-			k.diner, k.day, k.period, canteens, k.diner, canteens, k.day, k.period), orders, fen, nil))
+			k.id, k.day, k.period, canteens, k.id, canteens, k.day, k.period), orders, fen, nil))
 	}
 	return out
 }
@@ -436,37 +445,20 @@ func checkTwoCanteens(f CheckFacts) []Finding {
 // checkMoreThanEligible finds canteen meal periods with more meals subsidised for a
 // group than there were diners holding an eligibility that day.
 func checkMoreThanEligible(f CheckFacts) []Finding {
-	type key struct {
-		canteen int64
-		day     civil.Date
-		period  catalog.Period
-	}
-	groups := map[key][]GroupMeal{}
-	for _, m := range meals(f) {
-		if m.Group == subsidy.General || m.Group == "" {
-			continue
-		}
-		k := key{m.CanteenID, m.Day, m.Period}
-		groups[k] = append(groups[k], m)
-	}
+	slots, groups := mealsBySlot(f, func(m GroupMeal) (int64, bool) {
+		return m.CanteenID, m.Group != subsidy.General && m.Group != ""
+	})
 	var out []Finding
-	for _, k := range sortedKeys(groups, func(a, b key) int {
-		return cmp.Or(cmp.Compare(a.canteen, b.canteen), a.day.Compare(b.day), cmp.Compare(a.period.Rank(), b.period.Rank()))
-	}) {
+	for _, k := range slots {
 		ms := groups[k]
 		eligible := f.EligibleDiners[k.day]
 		if len(ms) <= eligible {
 			continue
 		}
-		var orders []int64
-		var fen int64
-		for _, m := range ms {
-			orders = append(orders, m.OrderID)
-			fen += m.Fen
-		}
+		orders, fen := mealOrders(ms)
 		out = append(out, finding(FindingMoreThanEligible, fmt.Sprintf(
 			"食堂 %d 于 %s %s 有 %d 份资格补贴餐，当天只有 %d 位就餐人有有效资格 / canteen %d served %d meals subsidised for a group at %s %s, but only %d diners held a valid eligibility that day",
-			k.canteen, k.day, k.period, len(ms), eligible, k.canteen, len(ms), k.day, k.period, eligible),
+			k.id, k.day, k.period, len(ms), eligible, k.id, len(ms), k.day, k.period, eligible),
 			orders, fen, map[string]int64{"meals": int64(len(ms)), "eligible_diners": int64(eligible)}))
 	}
 	return out

@@ -2,7 +2,6 @@ package settlementdb
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strconv"
 
@@ -84,7 +83,7 @@ WHERE o.community_id = ?
 func (s *Exports) Details(ctx context.Context, communityID, statementID int64) (export.Details, error) {
 	out := export.Details{Canteens: map[int64]string{}, Sponsors: map[int64]string{}, Diners: map[int64]export.Diner{},
 		Refs: map[int64]export.Ref{}}
-	err := s.db.RunInTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, func(ctx context.Context, tx bun.Tx) error {
+	err := snapshot(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		var found bool
 		if err := tx.NewRaw("SELECT EXISTS (SELECT 1 FROM statements WHERE community_id = ? AND id = ?)", communityID, statementID).
 			Scan(ctx, &found); err != nil {

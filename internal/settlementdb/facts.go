@@ -19,7 +19,7 @@ import (
 // Facts implements settlement.Store: everything is read in one repeatable-read snapshot.
 func (s *Store) Facts(ctx context.Context, communityID int64, m settlement.Month) (settlement.Facts, error) {
 	var f settlement.Facts
-	err := s.snapshot(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := snapshot(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		var err error
 		f, err = readFacts(ctx, tx, communityID, m)
 		return err
@@ -120,9 +120,7 @@ func (r moveRow) move(kind settlement.LineKind) settlement.Move {
 // sponsor, its order's canteen, operator and meal, and the group and tier the order's
 // subsidy from that pledge was priced for (the one with the most fen).
 func readLedgerMoves(ctx context.Context, db bun.IDB, f *settlement.Facts) error {
-	from, to := bounds(f.Month)
-	var rows []moveRow
-	err := db.NewRaw(`SELECT le.kind, coalesce(le.order_id, 0) AS order_id, coalesce(o.canteen_id, 0) AS canteen_id,
+	return readMoves(ctx, db, f, "ledger moves", `SELECT le.kind, coalesce(le.order_id, 0) AS order_id, coalesce(o.canteen_id, 0) AS canteen_id,
 			coalesce(ct.merchant_id, 0) AS operator_id, p.sponsor_id, le.pledge_id, o.day, coalesce(o.period, '') AS period,
 			g.grp, g.tier, le.created_at AS at, le.amount_fen AS fen, 'L' || le.txn_id AS ref, le.memo
 		FROM ledger_entries le
@@ -136,21 +134,35 @@ func readLedgerMoves(ctx context.Context, db bun.IDB, f *settlement.Facts) error
 			 ORDER BY sum(os.fen) DESC, os.priced_group = 'elderly' DESC, os.priced_tier DESC NULLS LAST
 			 LIMIT 1) g ON true
 		WHERE le.community_id = ? AND le.account = 'spent' AND le.created_at >= ? AND le.created_at < ?
-		ORDER BY le.id`, f.CommunityID, from, to).Scan(ctx, &rows)
-	if err != nil {
-		return fmt.Errorf("settlementdb: ledger moves: %w", err)
-	}
-	for _, r := range rows {
-		kind := settlement.LineLedgerAdjust
+		ORDER BY le.id`, func(r moveRow) settlement.LineKind {
 		switch r.Kind {
 		case "commit":
-			kind = settlement.LineSubsidy
+			return settlement.LineSubsidy
 		case "reverse":
-			kind = settlement.LineReversal
+			return settlement.LineReversal
 		}
-		f.Moves = append(f.Moves, r.move(kind))
+		return settlement.LineLedgerAdjust
+	})
+}
+
+// readMoves runs query, which selects moveRows of the community between two instants,
+// with the community and the bounds of the month, and adds each row to f's moves as the
+// kind kindOf gives it. what names the moves in an error.
+func readMoves(ctx context.Context, db bun.IDB, f *settlement.Facts, what, query string, kindOf func(moveRow) settlement.LineKind) error {
+	from, to := bounds(f.Month)
+	var rows []moveRow
+	if err := db.NewRaw(query, f.CommunityID, from, to).Scan(ctx, &rows); err != nil {
+		return fmt.Errorf("settlementdb: %s: %w", what, err)
+	}
+	for _, r := range rows {
+		f.Moves = append(f.Moves, r.move(kindOf(r)))
 	}
 	return nil
+}
+
+// kindIs is a readMoves kindOf that gives every row kind.
+func kindIs(kind settlement.LineKind) func(moveRow) settlement.LineKind {
+	return func(moveRow) settlement.LineKind { return kind }
 }
 
 // orderJoin joins a money row's order and the canteen's operator.
@@ -159,59 +171,32 @@ const orderJoin = `JOIN orders o ON o.community_id = x.community_id AND o.id = x
 
 // readPayments reads the WeChat payments credited in the month, by WeChat's success time.
 func readPayments(ctx context.Context, db bun.IDB, f *settlement.Facts) error {
-	from, to := bounds(f.Month)
-	var rows []moveRow
-	err := db.NewRaw(`SELECT x.order_id, o.canteen_id, coalesce(ct.merchant_id, 0) AS operator_id, o.day, o.period,
+	return readMoves(ctx, db, f, "payments", `SELECT x.order_id, o.canteen_id, coalesce(ct.merchant_id, 0) AS operator_id, o.day, o.period,
 			coalesce(x.success_time, x.created_at) AS at, x.amount_fen AS fen, x.transaction_id AS ref
 		FROM payments x `+orderJoin+`
 		WHERE x.community_id = ? AND x.outcome = 'credited'
 		  AND coalesce(x.success_time, x.created_at) >= ? AND coalesce(x.success_time, x.created_at) < ?
-		ORDER BY x.id`, f.CommunityID, from, to).Scan(ctx, &rows)
-	if err != nil {
-		return fmt.Errorf("settlementdb: payments: %w", err)
-	}
-	for _, r := range rows {
-		f.Moves = append(f.Moves, r.move(settlement.LinePayment))
-	}
-	return nil
+		ORDER BY x.id`, kindIs(settlement.LinePayment))
 }
 
 // readCash reads the cash taken at the counter in the month.
 func readCash(ctx context.Context, db bun.IDB, f *settlement.Facts) error {
-	from, to := bounds(f.Month)
-	var rows []moveRow
-	err := db.NewRaw(`SELECT o.id AS order_id, o.canteen_id, coalesce(ct.merchant_id, 0) AS operator_id, o.day, o.period,
+	return readMoves(ctx, db, f, "cash", `SELECT o.id AS order_id, o.canteen_id, coalesce(ct.merchant_id, 0) AS operator_id, o.day, o.period,
 			o.paid_at AS at, o.pay_fen AS fen, 'CASH' || o.id AS ref
 		FROM orders o JOIN canteens ct ON ct.community_id = o.community_id AND ct.id = o.canteen_id
 		WHERE o.community_id = ? AND o.payment_method = 'cash' AND o.pay_fen > 0 AND o.paid_at >= ? AND o.paid_at < ?
-		ORDER BY o.id`, f.CommunityID, from, to).Scan(ctx, &rows)
-	if err != nil {
-		return fmt.Errorf("settlementdb: cash: %w", err)
-	}
-	for _, r := range rows {
-		f.Moves = append(f.Moves, r.move(settlement.LineCash))
-	}
-	return nil
+		ORDER BY o.id`, kindIs(settlement.LineCash))
 }
 
 // readRefunds reads the refunds of orders that succeeded in the month. Money sent back
 // for an order that was no longer awaiting it (kind return) is neither a payment nor a
 // refund of the canteen's.
 func readRefunds(ctx context.Context, db bun.IDB, f *settlement.Facts) error {
-	from, to := bounds(f.Month)
-	var rows []moveRow
-	err := db.NewRaw(`SELECT x.order_id, o.canteen_id, coalesce(ct.merchant_id, 0) AS operator_id, o.day, o.period,
+	return readMoves(ctx, db, f, "refunds", `SELECT x.order_id, o.canteen_id, coalesce(ct.merchant_id, 0) AS operator_id, o.day, o.period,
 			x.settled_at AS at, -x.amount_fen AS fen, x.out_refund_no AS ref, x.reason AS memo
 		FROM refunds x `+orderJoin+`
 		WHERE x.community_id = ? AND x.kind = 'order' AND x.status = 'success' AND x.settled_at >= ? AND x.settled_at < ?
-		ORDER BY x.id`, f.CommunityID, from, to).Scan(ctx, &rows)
-	if err != nil {
-		return fmt.Errorf("settlementdb: refunds: %w", err)
-	}
-	for _, r := range rows {
-		f.Moves = append(f.Moves, r.move(settlement.LineRefund))
-	}
-	return nil
+		ORDER BY x.id`, kindIs(settlement.LineRefund))
 }
 
 type adjustmentRow struct {

@@ -39,9 +39,9 @@ func lockCommunity(ctx context.Context, tx bun.IDB, communityID int64) error {
 	return nil
 }
 
-// snapshot runs fn in a read-only transaction that sees one snapshot of the database.
-func (s *Store) snapshot(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
-	return s.db.RunInTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, fn)
+// snapshot runs fn in a read-only transaction on db that sees one snapshot of the database.
+func snapshot(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx bun.Tx) error) error {
+	return db.RunInTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, fn)
 }
 
 type date = postgres.Date

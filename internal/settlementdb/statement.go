@@ -43,7 +43,7 @@ func (s *Store) Statements(ctx context.Context, communityID int64, q settlement.
 // Statement implements settlement.Store.
 func (s *Store) Statement(ctx context.Context, communityID, id int64) (settlement.Statement, error) {
 	var out settlement.Statement
-	err := s.snapshot(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err := snapshot(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		st, err := readStatement(ctx, tx, communityID, id, "")
 		if err != nil {
 			return err

@@ -194,18 +194,6 @@ func periodLabel(p catalog.Period) string {
 	return p.Label() + " / " + string(p)
 }
 
-func groupLabel(g subsidy.Group) string {
-	switch g {
-	case subsidy.Elderly:
-		return "老年人 / elderly"
-	case subsidy.Worker:
-		return "新就业群体 / worker"
-	case subsidy.General:
-		return "其他 / general"
-	}
-	return string(g)
-}
-
 func tierLabel(t *subsidy.AgeTier) string {
 	if t == nil {
 		return ""

@@ -161,23 +161,23 @@ func newView(d Document) (view, error) {
 }
 
 func (d Document) canteen(id int64) string {
-	if id == 0 {
-		return ""
-	}
-	if n, ok := d.Details.Canteens[id]; ok {
-		return n
-	}
-	return fmt.Sprintf("食堂 %d / canteen %d", id, id)
+	return named(d.Details.Canteens, id, "食堂", "canteen")
 }
 
 func (d Document) sponsor(id int64) string {
+	return named(d.Details.Sponsors, id, "资助方", "sponsor")
+}
+
+// named returns the name of id in names, or "<zh> id / <en> id" when names lacks it;
+// "" for no id.
+func named(names map[int64]string, id int64, zh, en string) string {
 	if id == 0 {
 		return ""
 	}
-	if n, ok := d.Details.Sponsors[id]; ok {
+	if n, ok := names[id]; ok {
 		return n
 	}
-	return fmt.Sprintf("资助方 %d / sponsor %d", id, id)
+	return fmt.Sprintf("%s %d / %s %d", zh, id, en, id)
 }
 
 func (d Document) ref(id int64) string {
@@ -193,7 +193,7 @@ func (d Document) ref(id int64) string {
 
 func (d Document) detail(l settlement.Line) detailRow {
 	r := detailRow{No: l.No, OrderID: l.OrderID, Canteen: d.canteen(l.CanteenID), Day: dayString(l.Day),
-		Period: periodLabel(l.Period), Group: groupLabel(l.Group), Tier: tierLabel(l.Tier), Kind: l.Kind.Label(),
+		Period: periodLabel(l.Period), Group: settlement.GroupLabel(l.Group), Tier: tierLabel(l.Tier), Kind: l.Kind.Label(),
 		Fen: l.Fen, At: timeString(l.At), Sponsor: d.sponsor(l.SponsorID), PledgeID: l.PledgeID, Ref: l.Ref,
 		Adjustment: l.Adjustment, RefStatement: d.ref(l.RefStatementID), Memo: l.Memo}
 	if l.OrderID != 0 {
@@ -291,7 +291,7 @@ func byGroup(d Document) []sumRow {
 	})
 	out := make([]sumRow, 0, len(keys))
 	for _, k := range keys {
-		cells := []string{groupLabel(k.group), tierLabel(tiers[k])}
+		cells := []string{settlement.GroupLabel(k.group), tierLabel(tiers[k])}
 		if k.none {
 			cells = []string{"—", "未记录人群 / no group recorded"}
 		}
