@@ -18,6 +18,7 @@ func (s *server) routes(app *fiber.App) {
 	app.Get("/m*", s.dinerPage)                    // the diner web page: /m/, its script, style and config.json
 	app.Get("/kitchen*", s.screenPage("/kitchen")) // the kitchen screen: /kitchen/, its script and style
 	app.Get("/pickup*", s.screenPage("/pickup"))   // the dining room's pickup board
+	app.Get("/finance*", s.consolePage)            // the month-end console for finance and partner merchants
 	if s.Asynqmon != nil {
 		app.Use("/admin/asynq", s.basicAdmin, s.asynqmon())
 	}
