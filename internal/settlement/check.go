@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/canteen-oss/canteen/internal/catalog"
@@ -563,9 +564,22 @@ func checkBill(f CheckFacts) []Finding {
 		}
 		out = append(out, finding(FindingBillUnresolved, fmt.Sprintf(
 			"%s 微信账单%s %s：%s / WeChat bill of %s, %s %s: %s",
-			b.Day, billKind(b.Kind), b.Ref, b.Outcome, b.Day, b.Kind, b.Ref, b.Outcome), orders, fen, amounts))
+			b.Day, billKind(b.Kind), b.Ref, billOutcome(b.Outcome), b.Day, b.Kind, b.Ref, strings.ReplaceAll(b.Outcome, "_", " ")), orders, fen, amounts))
 	}
 	return out
+}
+
+// billOutcome says a reconciliation outcome in Chinese.
+func billOutcome(outcome string) string {
+	switch outcome {
+	case "missing_ours":
+		return "账单有、我方无记录"
+	case "missing_wechat":
+		return "我方有、微信账单无"
+	case "amount_mismatch":
+		return "金额不一致"
+	}
+	return outcome
 }
 
 func billKind(kind string) string {

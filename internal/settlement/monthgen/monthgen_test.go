@@ -3,6 +3,7 @@ package monthgen_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -68,7 +69,7 @@ func TestBulkWritesWhatTheServicesWrite(t *testing.T) {
 	}
 	ctx := context.Background()
 	db, _ := pgtest.New(t)
-	w, err := monthgen.Generate(ctx, db, monthgen.Options{Orders: 15_000, Seed: 7})
+	w, err := monthgen.Generate(ctx, db, monthgen.Options{Orders: 15_000, Seed: 7, Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,9 +79,11 @@ func TestBulkWritesWhatTheServicesWrite(t *testing.T) {
 		Core bool   `bun:"core"`
 		Sig  string `bun:"sig"`
 	}
+	start := time.Now()
 	if err := db.NewRaw(signatures, w.CommunityID).Scan(ctx, &rows); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("signatures of %d orders in %s", len(rows), time.Since(start).Round(time.Millisecond))
 	bulk := map[string]bool{}
 	var core []int64
 	coreSig := map[int64]string{}
