@@ -124,6 +124,7 @@ func banner(w io.Writer, base, fakeURL, payURL string, r demo.Result) {
 	fmt.Fprintf(&b, "  Diner page      %s/m/   (demo login as openid %q; demo payment)\n", base, demo.ElderOpenID)
 	fmt.Fprintf(&b, "  Kitchen screen  %s/kitchen/   (log in as demo-kitchen)\n", base)
 	fmt.Fprintf(&b, "  Pickup board    %s/pickup/?community=%d&canteen=%d\n", base, r.CommunityID, r.CanteenID)
+	fmt.Fprintf(&b, "  Month end       %s/finance/   (log in as demo-finance, or demo-merchant to sign off)\n", base)
 	fmt.Fprintf(&b, "  API docs        %s/docs\n", base)
 	fmt.Fprintf(&b, "  OpenAPI         %s/openapi.yaml\n", base)
 	fmt.Fprintf(&b, "  Today's menus   %s/api/v1/communities/%d/canteens/%d/menus\n", base, r.CommunityID, r.CanteenID)

@@ -63,14 +63,14 @@ func TestDevEndToEnd(t *testing.T) {
 	if err := run(ctx, []string{"healthcheck"}, func(k string) string { return env[k] }, io.Discard, io.Discard); err != nil {
 		t.Fatalf("healthcheck against a ready API: %v", err)
 	}
-	for _, page := range []string{"/m/", "/kitchen/", "/docs"} {
+	for _, page := range []string{"/m/", "/kitchen/", "/pickup/", "/finance/", "/docs"} {
 		resp, err := http.Get(base + page)
 		if err != nil || resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 			t.Fatalf("page %s: %v %v", page, err, resp)
 		}
 		resp.Body.Close()
 	}
-	if out := stdout.String(); !strings.Contains(out, base+"/docs") || !strings.Contains(out, "demo-admin") {
+	if out := stdout.String(); !strings.Contains(out, base+"/docs") || !strings.Contains(out, base+"/finance/") || !strings.Contains(out, "demo-admin") {
 		t.Fatalf("banner does not say where to look:\n%s", out)
 	}
 	var communities struct{ Items []struct{ ID int64 } }
