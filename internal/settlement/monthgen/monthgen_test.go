@@ -16,7 +16,47 @@ import (
 // subsidy parts (with the group and tier the trigger filled), its funding state, holds
 // and limit claims, its ledger entries and how many transactions they form, its payment
 // intents, payments and refunds, and how their times relate.
-const signatures = `SELECT o.id,
+const signatures = `WITH
+	l AS (SELECT l.order_id, jsonb_agg(jsonb_build_object('no', l.line_no, 'dish', l.dish_id, 'name', l.name, 'category', l.category,
+			'qty', l.qty, 'unit', l.unit_fen, 'standard', l.standard_fen, 'subsidy', l.subsidy_fen, 'pay', l.pay_fen, 'note', l.note)
+			ORDER BY l.line_no) AS j
+		FROM order_lines l WHERE l.community_id = ?0 GROUP BY l.order_id),
+	s AS (SELECT s.order_id, jsonb_agg(jsonb_build_object('line', s.line_no, 'policy', s.policy_id, 'version', s.policy_version,
+			'pledge', s.pledge_id, 'sponsor', s.sponsor_id, 'label', s.label, 'fen', s.fen, 'group', s.priced_group,
+			'elder_tier', s.priced_tier IS NOT NULL) ORDER BY s.line_no, s.policy_id, s.pledge_id) AS j
+		FROM order_subsidies s WHERE s.community_id = ?0 GROUP BY s.order_id),
+	f AS (SELECT f.order_id, jsonb_build_object('state', f.state, 'paid_total', f.paid_total_fen, 'refunded', f.refunded_fen) AS j
+		FROM order_funding f WHERE f.community_id = ?0),
+	h AS (SELECT h.order_id, jsonb_agg(jsonb_build_object('pledge', h.pledge_id, 'period', h.period, 'policy', h.policy_id,
+			'version', h.policy_version, 'held', h.held_fen, 'committed', h.committed_fen, 'released', h.released_fen,
+			'reversed', h.reversed_fen) ORDER BY h.pledge_id, h.policy_id) AS j
+		FROM order_holds h WHERE h.community_id = ?0 GROUP BY h.order_id),
+	c AS (SELECT c.order_id, jsonb_agg(jsonb_build_object('policy', c.policy_id, 'diner', c.diner_id = o.diner_id,
+			'window', CASE WHEN c.window_key LIKE '%/%' THEN 'meal' WHEN length(c.window_key) = 10 THEN 'day' ELSE 'month' END,
+			'count', c.count, 'fen', c.fen, 'released', c.released) ORDER BY c.policy_id, c.window_key) AS j
+		FROM order_claims c JOIN orders o ON o.id = c.order_id WHERE o.community_id = ?0 GROUP BY c.order_id),
+	e AS (SELECT e.order_id, jsonb_agg(jsonb_build_object('kind', e.kind, 'account', e.account, 'pledge', e.pledge_id,
+			'period', e.period, 'fen', e.amount_fen, 'actor', e.actor_kind || '/' || e.actor_name, 'memo', e.memo)
+			ORDER BY e.kind, e.pledge_id, e.account, e.amount_fen) AS j, count(DISTINCT e.txn_id) AS txns
+		FROM ledger_entries e WHERE e.community_id = ?0 AND e.order_id IS NOT NULL GROUP BY e.order_id),
+	ep AS (SELECT e.order_id, bool_and(e.created_at = p.created_at) AS same
+		FROM ledger_entries e JOIN payments p ON p.order_id = e.order_id
+		WHERE e.community_id = ?0 AND e.kind = 'commit' GROUP BY e.order_id),
+	er AS (SELECT e.order_id, bool_and(EXISTS (SELECT 1 FROM refunds r WHERE r.order_id = e.order_id AND r.settled_at = e.created_at)) AS same
+		FROM ledger_entries e WHERE e.community_id = ?0 AND e.kind = 'reverse' GROUP BY e.order_id),
+	i AS (SELECT i.order_id, jsonb_agg(jsonb_build_object('status', i.status, 'amount', i.amount_fen, 'queried', i.queries > 0,
+			'expires_at_deadline', i.expires_at = o.pay_deadline, 'openid', i.payer_openid = d.openid) ORDER BY i.id) AS j
+		FROM payment_intents i JOIN orders o ON o.id = i.order_id LEFT JOIN diners d ON d.id = o.diner_id
+		WHERE i.community_id = ?0 GROUP BY i.order_id),
+	p AS (SELECT p.order_id, jsonb_agg(jsonb_build_object('amount', p.amount_fen, 'source', p.source, 'outcome', p.outcome,
+			'mchid', p.mchid, 'appid', p.appid, 'flag', p.flag_reason, 'paid_at_success', p.success_time = o.paid_at)
+			ORDER BY p.id) AS j
+		FROM payments p JOIN orders o ON o.id = p.order_id WHERE p.community_id = ?0 GROUP BY p.order_id),
+	r AS (SELECT r.order_id, jsonb_agg(jsonb_build_object('amount', r.amount_fen, 'kind', r.kind, 'status', r.status,
+			'by', r.requested_by, 'lines', r.lines, 'settled', r.settled_at IS NOT NULL, 'refund_id', r.refund_id <> '')
+			ORDER BY r.id) AS j
+		FROM refunds r WHERE r.community_id = ?0 GROUP BY r.order_id)
+	SELECT o.id,
 	o.id > (SELECT coalesce(max(id), 0) FROM orders WHERE community_id = ?0 AND idempotency_key LIKE 'bulk-order-%') AS core,
 	md5(jsonb_build_object(
 		'order', jsonb_build_object('canteen', o.canteen_id, 'period', o.period, 'kind', o.kind, 'address', o.delivery_address,
@@ -24,40 +64,15 @@ const signatures = `SELECT o.id,
 			'pay', o.pay_fen, 'refunded', o.refunded_fen, 'by', o.placed_by_kind, 'diner', o.diner_id IS NOT NULL,
 			'paid', o.paid_at IS NOT NULL, 'cancelled', o.cancelled_at IS NOT NULL, 'reason', o.cancel_reason,
 			'notify', o.notify_ready, 'deadline', o.pay_deadline - o.created_at),
-		'lines', (SELECT jsonb_agg(jsonb_build_object('no', l.line_no, 'dish', l.dish_id, 'name', l.name, 'category', l.category,
-			'qty', l.qty, 'unit', l.unit_fen, 'standard', l.standard_fen, 'subsidy', l.subsidy_fen, 'pay', l.pay_fen, 'note', l.note)
-			ORDER BY l.line_no) FROM order_lines l WHERE l.order_id = o.id),
-		'parts', (SELECT jsonb_agg(jsonb_build_object('line', s.line_no, 'policy', s.policy_id, 'version', s.policy_version,
-			'pledge', s.pledge_id, 'sponsor', s.sponsor_id, 'label', s.label, 'fen', s.fen, 'group', s.priced_group, 'elder_tier', s.priced_tier IS NOT NULL)
-			ORDER BY s.line_no, s.policy_id, s.pledge_id) FROM order_subsidies s WHERE s.order_id = o.id),
-		'funding', (SELECT jsonb_build_object('state', f.state, 'paid_total', f.paid_total_fen, 'refunded', f.refunded_fen)
-			FROM order_funding f WHERE f.order_id = o.id),
-		'holds', (SELECT jsonb_agg(jsonb_build_object('pledge', h.pledge_id, 'period', h.period, 'policy', h.policy_id,
-			'version', h.policy_version, 'held', h.held_fen, 'committed', h.committed_fen, 'released', h.released_fen,
-			'reversed', h.reversed_fen) ORDER BY h.pledge_id, h.policy_id) FROM order_holds h WHERE h.order_id = o.id),
-		'claims', (SELECT jsonb_agg(jsonb_build_object('policy', c.policy_id, 'diner', c.diner_id = o.diner_id,
-			'window', CASE WHEN c.window_key LIKE '%/%' THEN 'meal' WHEN length(c.window_key) = 10 THEN 'day' ELSE 'month' END,
-			'count', c.count, 'fen', c.fen, 'released', c.released) ORDER BY c.policy_id, c.window_key)
-			FROM order_claims c WHERE c.order_id = o.id),
-		'ledger', (SELECT jsonb_agg(jsonb_build_object('kind', e.kind, 'account', e.account, 'pledge', e.pledge_id,
-			'period', e.period, 'fen', e.amount_fen, 'actor', e.actor_kind || '/' || e.actor_name, 'memo', e.memo)
-			ORDER BY e.kind, e.pledge_id, e.account, e.amount_fen) FROM ledger_entries e WHERE e.order_id = o.id),
-		'transactions', (SELECT count(DISTINCT e.txn_id) FROM ledger_entries e WHERE e.order_id = o.id),
-		'commit_at_payment', (SELECT bool_and(e.created_at = p.created_at) FROM ledger_entries e JOIN payments p ON p.order_id = o.id
-			WHERE e.order_id = o.id AND e.kind = 'commit'),
-		'reverse_at_refund', (SELECT bool_and(EXISTS (SELECT 1 FROM refunds r WHERE r.order_id = o.id AND r.settled_at = e.created_at))
-			FROM ledger_entries e WHERE e.order_id = o.id AND e.kind = 'reverse'),
-		'intents', (SELECT jsonb_agg(jsonb_build_object('status', i.status, 'amount', i.amount_fen, 'queried', i.queries > 0,
-			'expires_at_deadline', i.expires_at = o.pay_deadline, 'openid', i.payer_openid = d.openid) ORDER BY i.id)
-			FROM payment_intents i LEFT JOIN diners d ON d.id = o.diner_id WHERE i.order_id = o.id),
-		'payments', (SELECT jsonb_agg(jsonb_build_object('amount', p.amount_fen, 'source', p.source, 'outcome', p.outcome,
-			'mchid', p.mchid, 'appid', p.appid, 'flag', p.flag_reason, 'paid_at_success', p.success_time = o.paid_at)
-			ORDER BY p.id) FROM payments p WHERE p.order_id = o.id),
-		'refunds', (SELECT jsonb_agg(jsonb_build_object('amount', r.amount_fen, 'kind', r.kind, 'status', r.status,
-			'by', r.requested_by, 'lines', r.lines, 'settled', r.settled_at IS NOT NULL, 'refund_id', r.refund_id <> '')
-			ORDER BY r.id) FROM refunds r WHERE r.order_id = o.id)
-	)::text) AS sig
-	FROM orders o WHERE o.community_id = ?0`
+		'lines', l.j, 'parts', s.j, 'funding', f.j, 'holds', h.j, 'claims', c.j, 'ledger', e.j,
+		'transactions', coalesce(e.txns, 0), 'commit_at_payment', ep.same, 'reverse_at_refund', er.same,
+		'intents', i.j, 'payments', p.j, 'refunds', r.j)::text) AS sig
+	FROM orders o
+	LEFT JOIN l ON l.order_id = o.id LEFT JOIN s ON s.order_id = o.id LEFT JOIN f ON f.order_id = o.id
+	LEFT JOIN h ON h.order_id = o.id LEFT JOIN c ON c.order_id = o.id LEFT JOIN e ON e.order_id = o.id
+	LEFT JOIN ep ON ep.order_id = o.id LEFT JOIN er ON er.order_id = o.id LEFT JOIN i ON i.order_id = o.id
+	LEFT JOIN p ON p.order_id = o.id LEFT JOIN r ON r.order_id = o.id
+	WHERE o.community_id = ?0`
 
 // TestBulkWritesWhatTheServicesWrite generates a month whose bulk is large enough to
 // hold every common kind of order the core places through the services, and requires
