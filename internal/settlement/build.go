@@ -89,7 +89,7 @@ const CommunityOperatorName = "社区自营食堂 / canteens run by the communit
 // with any line, sponsors first, each ordered by id. A move of an order whose meal day
 // lies in an earlier closed month becomes an adjustment line referring to the order's
 // original statement; manual corrections become manual lines of their party. Lines are
-// numbered from 1 in the order compareLines gives; totals and counterparts are summed
+// numbered from 1 in the order sortLines gives; totals and counterparts are summed
 // from them.
 func Build(f Facts) []Statement {
 	closed := map[Month]bool{}
@@ -104,11 +104,25 @@ func Build(f Facts) []Statement {
 	for _, o := range f.Originals {
 		orig[origKey{o.OrderID, o.Party}] = o.StatementID
 	}
+	// How many lines each party gets, so that its lines are allocated once.
+	lines := map[Party]int{}
+	for _, m := range f.Moves {
+		if m.Kind.Ledger() {
+			lines[Party{Kind: Sponsor, ID: m.SponsorID}]++
+		}
+		if m.OrderID != 0 || !m.Kind.Ledger() {
+			lines[Party{Kind: Operator, ID: m.OperatorID}]++
+		}
+	}
+	for _, a := range f.Adjustments {
+		lines[a.Party]++
+	}
 	byParty := map[Party]*Statement{}
 	add := func(p Party, l Line) {
 		s := byParty[p]
 		if s == nil {
-			s = &Statement{CommunityID: f.CommunityID, Month: f.Month, Party: p, Counterparts: []Counterpart{}}
+			s = &Statement{CommunityID: f.CommunityID, Month: f.Month, Party: p, Counterparts: []Counterpart{},
+				Lines: make([]Line, 0, lines[p])}
 			s.PartyName, s.MerchantID = f.partyName(p)
 			byParty[p] = s
 		}
@@ -142,7 +156,7 @@ func Build(f Facts) []Statement {
 	}
 	out := make([]Statement, 0, len(byParty))
 	for _, s := range byParty {
-		slices.SortFunc(s.Lines, compareLines)
+		sortLines(s.Lines)
 		for i := range s.Lines {
 			s.Lines[i].No = i + 1
 		}

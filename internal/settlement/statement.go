@@ -265,21 +265,59 @@ func NewReport(s Statement) Report {
 	return Report{Statement: s, ByDay: ByDay(s.Lines), ByGroup: ByGroup(s.Lines)}
 }
 
-// compareLines orders a statement's lines: the month's own lines first, then
-// adjustments; within each by meal day, canteen, meal period, order, time and kind.
-func compareLines(a, b Line) int {
-	return cmp.Or(compareBool(a.Adjustment, b.Adjustment), a.Day.Compare(b.Day), cmp.Compare(a.CanteenID, b.CanteenID),
-		cmp.Compare(a.Period.Rank(), b.Period.Rank()), cmp.Compare(a.OrderID, b.OrderID), a.At.Compare(b.At),
-		cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.SponsorID, b.SponsorID), cmp.Compare(a.PledgeID, b.PledgeID),
-		cmp.Compare(a.Ref, b.Ref))
+// lineKey is what sortLines compares first, worked out once per line.
+type lineKey struct {
+	day     int64 // adjustment, then the meal day, packed to compare field by field
+	canteen int64
+	order   int64
+	sec     int64
+	nsec    int32
+	rank    int32
+	i       int // index of the line
 }
 
-func compareBool(a, b bool) int {
-	switch {
-	case a == b:
-		return 0
-	case !a:
-		return -1
+func newLineKey(i int, l Line) lineKey {
+	day := int64(l.Day.Year)<<10 | int64(l.Day.Month)<<5 | int64(l.Day.Day)
+	if l.Adjustment {
+		day |= 1 << 62
 	}
-	return 1
+	return lineKey{day: day, canteen: l.CanteenID, order: l.OrderID, sec: l.At.Unix(), nsec: int32(l.At.Nanosecond()),
+		rank: int32(l.Period.Rank()), i: i}
+}
+
+// sortLines orders a statement's lines: the month's own lines first, then adjustments;
+// within each by meal day, canteen, meal period, order, time, kind, sponsor, pledge and
+// ref. It compares keys worked out once per line and then moves each line once.
+func sortLines(lines []Line) {
+	keys := make([]lineKey, len(lines))
+	for i, l := range lines {
+		keys[i] = newLineKey(i, l)
+	}
+	slices.SortFunc(keys, func(a, b lineKey) int {
+		if c := cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.canteen, b.canteen), cmp.Compare(a.rank, b.rank),
+			cmp.Compare(a.order, b.order), cmp.Compare(a.sec, b.sec), cmp.Compare(a.nsec, b.nsec)); c != 0 {
+			return c
+		}
+		x, y := &lines[a.i], &lines[b.i]
+		return cmp.Or(cmp.Compare(x.Kind, y.Kind), cmp.Compare(x.SponsorID, y.SponsorID), cmp.Compare(x.PledgeID, y.PledgeID),
+			cmp.Compare(x.Ref, y.Ref))
+	})
+	// Apply the permutation in place: position i takes line keys[i].i.
+	for i := range keys {
+		if keys[i].i < 0 {
+			continue
+		}
+		tmp := lines[i]
+		j := i
+		for {
+			k := keys[j].i
+			keys[j].i = -1
+			if k == i {
+				lines[j] = tmp
+				break
+			}
+			lines[j] = lines[k]
+			j = k
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/canteen-oss/canteen/internal/auditdb"
 	"github.com/canteen-oss/canteen/internal/postgres"
@@ -71,25 +72,6 @@ type lineRow struct {
 	Memo           string    `bun:"memo"`
 }
 
-func newLineRow(statementID int64, l settlement.Line) lineRow {
-	r := lineRow{StatementID: statementID, LineNo: l.No, Kind: string(l.Kind), Adjustment: l.Adjustment,
-		RefStatementID: nullID(l.RefStatementID), OrderID: nullID(l.OrderID), CanteenID: nullID(l.CanteenID),
-		SponsorID: nullID(l.SponsorID), PledgeID: nullID(l.PledgeID), Day: date(l.Day), At: l.At, Fen: l.Fen, Ref: l.Ref, Memo: l.Memo}
-	if l.CanteenID != 0 {
-		r.OperatorID = nullID(l.OperatorID)
-	}
-	if l.Period != "" {
-		r.Period = ptr(string(l.Period))
-	}
-	if l.Group != "" {
-		r.Group = ptr(string(l.Group))
-	}
-	if l.Tier != nil {
-		r.Tier = ptr(int16(*l.Tier))
-	}
-	return r
-}
-
 type signoffRow struct {
 	bun.BaseModel `bun:"table:statement_signoffs,alias:so"`
 	ID            int64     `bun:"id,pk,autoincrement"`
@@ -140,7 +122,7 @@ func findingsJSON(fs []settlement.Finding) (json.RawMessage, error) {
 }
 
 // lineBatch is how many lines one INSERT writes.
-const lineBatch = 1000
+const lineBatch = 25000
 
 // closeAudit is the audit record of a close.
 type closeAudit struct {
@@ -215,6 +197,56 @@ func (s *Store) Close(ctx context.Context, sc settlement.Scope, c settlement.Clo
 	return c, nil
 }
 
+// insertLinesSQL writes lines from one array per column; zero ids, empty periods and
+// groups, zero days and tier -1 become NULL, and an operator only with a canteen.
+const insertLinesSQL = `INSERT INTO statement_lines (statement_id, line_no, kind, adjustment, ref_statement_id, order_id,
+		canteen_id, operator_id, sponsor_id, pledge_id, day, period, grp, tier, at, fen, ref, memo)
+	SELECT ?, u.line_no, u.kind, u.adjustment, nullif(u.ref_statement_id, 0), nullif(u.order_id, 0),
+		nullif(u.canteen_id, 0), nullif(u.operator_id, 0), nullif(u.sponsor_id, 0), nullif(u.pledge_id, 0),
+		nullif(u.day, '')::date, nullif(u.period, ''), nullif(u.grp, ''), nullif(u.tier, -1)::smallint,
+		u.at::timestamptz, u.fen, u.ref, u.memo
+	FROM unnest(?::integer[], ?::text[], ?::boolean[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[],
+		?::bigint[], ?::text[], ?::text[], ?::text[], ?::integer[], ?::text[], ?::bigint[], ?::text[], ?::text[])
+		AS u (line_no, kind, adjustment, ref_statement_id, order_id, canteen_id, operator_id, sponsor_id, pledge_id,
+			day, period, grp, tier, at, fen, ref, memo)`
+
+// atLayout is how a line's instant travels to a timestamptz (microseconds, as stored).
+const atLayout = "2006-01-02 15:04:05.999999Z07:00"
+
+// insertLines writes lines of statement id with one INSERT.
+func insertLines(ctx context.Context, tx bun.IDB, id int64, lines []settlement.Line) error {
+	n := len(lines)
+	lineNo, tier := make([]int32, n), make([]int32, n)
+	kind, day, period, grp, at, ref, memo := make([]string, n), make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n)
+	adj := make([]bool, n)
+	refStmt, order, canteen, operator, sponsor, pledge, fen := make([]int64, n), make([]int64, n), make([]int64, n),
+		make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	for i, l := range lines {
+		lineNo[i], kind[i], adj[i] = int32(l.No), string(l.Kind), l.Adjustment
+		refStmt[i], order[i], canteen[i], sponsor[i], pledge[i] = l.RefStatementID, l.OrderID, l.CanteenID, l.SponsorID, l.PledgeID
+		if l.CanteenID != 0 {
+			operator[i] = l.OperatorID
+		}
+		if !l.Day.IsZero() {
+			day[i] = l.Day.String()
+		}
+		period[i], grp[i] = string(l.Period), string(l.Group)
+		tier[i] = -1
+		if l.Tier != nil {
+			tier[i] = int32(*l.Tier)
+		}
+		at[i] = l.At.Format(atLayout)
+		fen[i], ref[i], memo[i] = l.Fen, l.Ref, l.Memo
+	}
+	_, err := tx.NewRaw(insertLinesSQL, id, pgdialect.Array(lineNo), pgdialect.Array(kind), pgdialect.Array(adj),
+		pgdialect.Array(refStmt), pgdialect.Array(order), pgdialect.Array(canteen), pgdialect.Array(operator),
+		pgdialect.Array(sponsor), pgdialect.Array(pledge), pgdialect.Array(day), pgdialect.Array(period),
+		pgdialect.Array(grp), pgdialect.Array(tier), pgdialect.Array(at), pgdialect.Array(fen), pgdialect.Array(ref),
+		pgdialect.Array(memo)).Exec(ctx)
+	return err
+}
+
 // writeStatement writes st of close c with its lines and its Issued sign-off.
 func writeStatement(ctx context.Context, tx bun.IDB, c settlement.Close, st settlement.Statement) (int64, error) {
 	cp, err := json.Marshal(st.Counterparts)
@@ -233,12 +265,7 @@ func writeStatement(ctx context.Context, tx bun.IDB, c settlement.Close, st sett
 		return 0, fmt.Errorf("insert statement of %s %d: %w", st.Party.Kind, st.Party.ID, err)
 	}
 	for i := 0; i < len(st.Lines); i += lineBatch {
-		batch := st.Lines[i:min(i+lineBatch, len(st.Lines))]
-		rows := make([]lineRow, len(batch))
-		for j, l := range batch {
-			rows[j] = newLineRow(r.ID, l)
-		}
-		if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
+		if err := insertLines(ctx, tx, r.ID, st.Lines[i:min(i+lineBatch, len(st.Lines))]); err != nil {
 			return 0, fmt.Errorf("insert lines of statement %d: %w", r.ID, err)
 		}
 	}

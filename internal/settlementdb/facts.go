@@ -118,22 +118,28 @@ func (r moveRow) move(kind settlement.LineKind) settlement.Move {
 
 // readLedgerMoves reads the month's ledger moves on spent, each with its pledge's
 // sponsor, its order's canteen, operator and meal, and the group and tier the order's
-// subsidy from that pledge was priced for (the one with the most fen).
+// subsidy from that pledge was priced for (the one with the most fen), found once per
+// order and pledge.
 func readLedgerMoves(ctx context.Context, db bun.IDB, f *settlement.Facts) error {
-	return readMoves(ctx, db, f, "ledger moves", `SELECT le.kind, coalesce(le.order_id, 0) AS order_id, coalesce(o.canteen_id, 0) AS canteen_id,
+	return readMoves(ctx, db, f, "ledger moves", `WITH priced AS (
+			SELECT os.order_id, os.pledge_id, os.priced_group, os.priced_tier, sum(os.fen) AS fen
+			FROM order_subsidies os
+			WHERE os.order_id IN (SELECT order_id FROM ledger_entries
+				WHERE community_id = ?0 AND account = 'spent' AND created_at >= ?1 AND created_at < ?2)
+			GROUP BY os.order_id, os.pledge_id, os.priced_group, os.priced_tier),
+		g AS (
+			SELECT DISTINCT ON (order_id, pledge_id) order_id, pledge_id, priced_group AS grp, priced_tier AS tier
+			FROM priced
+			ORDER BY order_id, pledge_id, fen DESC, priced_group = 'elderly' DESC, priced_tier DESC NULLS LAST)
+		SELECT le.kind, coalesce(le.order_id, 0) AS order_id, coalesce(o.canteen_id, 0) AS canteen_id,
 			coalesce(ct.merchant_id, 0) AS operator_id, p.sponsor_id, le.pledge_id, o.day, coalesce(o.period, '') AS period,
 			g.grp, g.tier, le.created_at AS at, le.amount_fen AS fen, 'L' || le.txn_id AS ref, le.memo
 		FROM ledger_entries le
 		JOIN pledges p ON p.community_id = le.community_id AND p.id = le.pledge_id
 		LEFT JOIN orders o ON o.community_id = le.community_id AND o.id = le.order_id
 		LEFT JOIN canteens ct ON ct.community_id = o.community_id AND ct.id = o.canteen_id
-		LEFT JOIN LATERAL (
-			SELECT os.priced_group AS grp, os.priced_tier AS tier FROM order_subsidies os
-			 WHERE os.order_id = le.order_id AND os.pledge_id = le.pledge_id
-			 GROUP BY os.priced_group, os.priced_tier
-			 ORDER BY sum(os.fen) DESC, os.priced_group = 'elderly' DESC, os.priced_tier DESC NULLS LAST
-			 LIMIT 1) g ON true
-		WHERE le.community_id = ? AND le.account = 'spent' AND le.created_at >= ? AND le.created_at < ?
+		LEFT JOIN g ON g.order_id = le.order_id AND g.pledge_id = le.pledge_id
+		WHERE le.community_id = ?0 AND le.account = 'spent' AND le.created_at >= ?1 AND le.created_at < ?2
 		ORDER BY le.id`, func(r moveRow) settlement.LineKind {
 		switch r.Kind {
 		case "commit":
@@ -154,6 +160,7 @@ func readMoves(ctx context.Context, db bun.IDB, f *settlement.Facts, what, query
 	if err := db.NewRaw(query, f.CommunityID, from, to).Scan(ctx, &rows); err != nil {
 		return fmt.Errorf("settlementdb: %s: %w", what, err)
 	}
+	f.Moves = slices.Grow(f.Moves, len(rows))
 	for _, r := range rows {
 		f.Moves = append(f.Moves, r.move(kindOf(r)))
 	}
@@ -483,7 +490,9 @@ func readUses(ctx context.Context, db bun.IDB, communityID int64, c *settlement.
 }
 
 // readOrderMoney reads what the records say of the money of every order whose meal day
-// is in the month, or with a ledger move on spent or a payment in the month.
+// is in the month, or with a ledger move on spent or a payment in the month. The parts,
+// ledger moves and credited payments are each summed in one pass over the span of those
+// orders' ids (an index range, not a probe per order) and joined to the orders.
 func readOrderMoney(ctx context.Context, db bun.IDB, communityID int64, c *settlement.CheckFacts) error {
 	first, last := days(c.Month)
 	from, to := bounds(c.Month)
@@ -502,26 +511,39 @@ func readOrderMoney(ctx context.Context, db bun.IDB, communityID int64, c *settl
 		CreditedFen  int64      `bun:"credited_fen"`
 		Credited     int        `bun:"credited"`
 	}
-	err := db.NewRaw(`WITH ids AS (
-			SELECT id FROM orders WHERE community_id = ? AND day BETWEEN ? AND ?
+	err := db.NewRaw(`WITH ids AS MATERIALIZED (
+			SELECT id FROM orders WHERE community_id = ?0 AND day BETWEEN ?1 AND ?2
 			UNION SELECT order_id FROM ledger_entries
-				WHERE community_id = ? AND account = 'spent' AND order_id IS NOT NULL AND created_at >= ? AND created_at < ?
+				WHERE community_id = ?0 AND account = 'spent' AND order_id IS NOT NULL AND created_at >= ?3 AND created_at < ?4
 			UNION SELECT order_id FROM payments
-				WHERE community_id = ? AND coalesce(success_time, created_at) >= ? AND coalesce(success_time, created_at) < ?)
+				WHERE community_id = ?0 AND coalesce(success_time, created_at) >= ?3 AND coalesce(success_time, created_at) < ?4),
+		span AS (SELECT min(id) AS lo, max(id) AS hi FROM ids),
+		parts AS (
+			SELECT os.order_id, sum(os.fen) AS fen FROM order_subsidies os
+			WHERE os.order_id BETWEEN (SELECT lo FROM span) AND (SELECT hi FROM span) GROUP BY os.order_id),
+		moves AS (
+			SELECT le.order_id, sum(le.amount_fen) FILTER (WHERE le.kind = 'commit') AS committed,
+				-sum(le.amount_fen) FILTER (WHERE le.kind = 'reverse') AS reversed
+			FROM ledger_entries le
+			WHERE le.community_id = ?0 AND le.account = 'spent' AND le.order_id BETWEEN (SELECT lo FROM span) AND (SELECT hi FROM span) GROUP BY le.order_id),
+		credits AS (
+			SELECT p.order_id, sum(p.amount_fen) AS fen, count(*) AS n FROM payments p
+			WHERE p.outcome = 'credited' AND p.order_id BETWEEN (SELECT lo FROM span) AND (SELECT hi FROM span) GROUP BY p.order_id)
 		SELECT o.id AS order_id, o.status, o.payment_method, o.day, o.paid_at, o.pay_fen, o.subsidy_fen, o.refunded_fen,
-			coalesce((SELECT sum(os.fen) FROM order_subsidies os WHERE os.order_id = o.id), 0) AS parts_fen,
-			coalesce((SELECT sum(le.amount_fen) FROM ledger_entries le
-				WHERE le.community_id = o.community_id AND le.order_id = o.id AND le.account = 'spent' AND le.kind = 'commit'), 0) AS committed_fen,
-			coalesce((SELECT -sum(le.amount_fen) FROM ledger_entries le
-				WHERE le.community_id = o.community_id AND le.order_id = o.id AND le.account = 'spent' AND le.kind = 'reverse'), 0) AS reversed_fen,
-			coalesce((SELECT sum(p.amount_fen) FROM payments p WHERE p.order_id = o.id AND p.outcome = 'credited'), 0) AS credited_fen,
-			(SELECT count(*) FROM payments p WHERE p.order_id = o.id AND p.outcome = 'credited') AS credited
-		FROM orders o WHERE o.community_id = ? AND o.id IN (SELECT id FROM ids)
+			coalesce(parts.fen, 0) AS parts_fen, coalesce(moves.committed, 0) AS committed_fen,
+			coalesce(moves.reversed, 0) AS reversed_fen, coalesce(credits.fen, 0) AS credited_fen,
+			coalesce(credits.n, 0) AS credited
+		FROM orders o
+		LEFT JOIN parts ON parts.order_id = o.id
+		LEFT JOIN moves ON moves.order_id = o.id
+		LEFT JOIN credits ON credits.order_id = o.id
+		WHERE o.community_id = ?0 AND o.id IN (SELECT id FROM ids)
 		ORDER BY o.id`,
-		communityID, first, last, communityID, from, to, communityID, from, to, communityID).Scan(ctx, &rows)
+		communityID, first, last, from, to).Scan(ctx, &rows)
 	if err != nil {
 		return fmt.Errorf("settlementdb: order money: %w", err)
 	}
+	c.Orders = slices.Grow(c.Orders, len(rows))
 	for _, r := range rows {
 		c.Orders = append(c.Orders, settlement.OrderMoney{OrderID: r.OrderID, Status: order.Status(r.Status),
 			Payment: order.Payment(r.Payment), Day: civil.Date(r.Day), PaidAt: r.PaidAt, PayFen: r.PayFen,

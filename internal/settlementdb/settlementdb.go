@@ -72,14 +72,6 @@ func parseMonth(s string) settlement.Month {
 
 func ptr[T any](v T) *T { return &v }
 
-// nullID stores 0 as NULL.
-func nullID(id int64) *int64 {
-	if id == 0 {
-		return nil
-	}
-	return &id
-}
-
 func deref(p *int64) int64 {
 	if p == nil {
 		return 0
