@@ -97,17 +97,7 @@ func TestChaosRedisFlushedMidLunch(t *testing.T) {
 	}
 	t.Parallel()
 	l := newLunch(t)
-	l.placeOrders(rushOrders)
-	paid := make(chan error, 1)
-	go func() { paid <- l.payAll(rushRate, nil) }()
-
-	time.Sleep(randomBetween(3*time.Second, 6*time.Second))
-	_, release := l.holdPickups()
-	lost := 0
-	l.waitFor(30*time.Second, "ticket tasks queued in Redis", func() bool {
-		lost = l.queued()["pending"]
-		return lost >= 10
-	})
+	paid, lost, release := l.rushWithQueuedTickets()
 	if err := l.rdb.FlushAll(l.ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -134,17 +124,7 @@ func TestChaosRedisRestartedEmpty(t *testing.T) {
 	}
 	t.Parallel()
 	l := newLunch(t)
-	l.placeOrders(rushOrders)
-	paid := make(chan error, 1)
-	go func() { paid <- l.payAll(rushRate, nil) }()
-
-	time.Sleep(randomBetween(3*time.Second, 6*time.Second))
-	_, release := l.holdPickups()
-	lost := 0
-	l.waitFor(30*time.Second, "ticket tasks queued in Redis", func() bool {
-		lost = l.queued()["pending"]
-		return lost >= 10
-	})
+	paid, lost, release := l.rushWithQueuedTickets()
 	l.redis.kill()
 	release()
 	waited := 0
@@ -163,4 +143,23 @@ func TestChaosRedisRestartedEmpty(t *testing.T) {
 	if q := l.queued(); q["completed"] >= rushOrders || q["archived"] != 0 {
 		t.Fatalf("ticket tasks on the new Redis: %v; want fewer than %d completed (some died with the old one), none archived", q, rushOrders)
 	}
+}
+
+// rushWithQueuedTickets starts the lunch rush (the orders placed, then paid at rushRate in
+// the background; the result comes on paid) and, a few seconds in, holds the pickup
+// counters until at least 10 ticket tasks wait in Redis; lost is how many. release lets the
+// held ticket transactions go on.
+func (l *lunch) rushWithQueuedTickets() (paid <-chan error, lost int, release func()) {
+	l.t.Helper()
+	l.placeOrders(rushOrders)
+	done := make(chan error, 1)
+	go func() { done <- l.payAll(rushRate, nil) }()
+
+	time.Sleep(randomBetween(3*time.Second, 6*time.Second))
+	_, release = l.holdPickups()
+	l.waitFor(30*time.Second, "ticket tasks queued in Redis", func() bool {
+		lost = l.queued()["pending"]
+		return lost >= 10
+	})
+	return done, lost, release
 }
