@@ -124,6 +124,14 @@ func TestPledgePeriods(t *testing.T) {
 	if m, err := funding.ParseMonth("2026-12"); err != nil || m.Next() != (funding.Month{Year: 2027, Month: 1}) || m.Last() != d(2026, 12, 31) {
 		t.Fatalf("ParseMonth: %v %v", m, err)
 	}
+	for _, m := range []funding.Month{{Year: 2027, Month: 1}, {Year: 2026, Month: 7}, {Year: 2026, Month: 12}} {
+		if got := m.Next().Prev(); got != m {
+			t.Errorf("%v.Next().Prev() = %v", m, got)
+		}
+	}
+	if got := (funding.Month{Year: 2027, Month: 1}).Prev(); got != (funding.Month{Year: 2026, Month: 12}) {
+		t.Errorf("the month before 2027-01 is %v", got)
+	}
 }
 
 func TestMonthJSON(t *testing.T) {

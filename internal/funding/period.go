@@ -53,6 +53,14 @@ func (m Month) Next() Month {
 	return Month{Year: m.Year, Month: m.Month + 1}
 }
 
+// Prev returns the month before m.
+func (m Month) Prev() Month {
+	if m.Month == time.January {
+		return Month{Year: m.Year - 1, Month: time.December}
+	}
+	return Month{Year: m.Year, Month: m.Month - 1}
+}
+
 // Before reports whether m is before n.
 func (m Month) Before(n Month) bool {
 	return m.Year < n.Year || m.Year == n.Year && m.Month < n.Month

@@ -148,7 +148,7 @@ func (s *Service) close(ctx context.Context, sc Scope, m Month, trigger Trigger,
 // community's later months wait. A month another worker closed meanwhile is skipped.
 // Errors of single communities are joined; the others go on.
 func (s *Service) CloseDue(ctx context.Context) ([]DueResult, error) {
-	prev := Prev(MonthAt(s.now()))
+	prev := MonthAt(s.now()).Prev()
 	ids, err := s.store.Communities(ctx)
 	if err != nil {
 		return nil, err

@@ -52,14 +52,6 @@ func Start(m Month) time.Time { return m.First().Start() }
 // End returns the first instant after m in Asia/Shanghai.
 func End(m Month) time.Time { return m.Next().First().Start() }
 
-// Prev returns the month before m.
-func Prev(m Month) Month {
-	if m.Month == time.January {
-		return Month{Year: m.Year - 1, Month: time.December}
-	}
-	return Month{Year: m.Year, Month: m.Month - 1}
-}
-
 // Scope is who acts and in which community. Every change is confined to CommunityID and
 // recorded in the audit log under Actor.
 type Scope struct {
