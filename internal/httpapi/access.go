@@ -45,18 +45,28 @@ var errForbidden = apperr.New(apperr.Forbidden, "forbidden", "没有权限 / you
 func (s *server) authenticate(c *fiber.Ctx) error {
 	h := c.Get(fiber.HeaderAuthorization)
 	if token, ok := strings.CutPrefix(h, "Bearer "); ok && token != "" {
-		p, err := s.Auth.Authenticate(c.UserContext(), token)
-		switch {
-		case err == nil:
-			c.Locals("principal", p)
-			c.Locals("token", strings.Clone(token))
-		case apperr.KindOf(err) != apperr.Unauthenticated:
+		if err := s.resolveToken(c, token); err != nil {
 			return err
-		default:
-			c.Locals("authErr", err)
 		}
 	}
 	return c.Next()
+}
+
+// resolveToken looks a session token up and keeps its principal for the guards. A token
+// that names no live session is kept as authErr, an error only for routes that need a
+// login; any other failure is returned.
+func (s *server) resolveToken(c *fiber.Ctx, token string) error {
+	p, err := s.Auth.Authenticate(c.UserContext(), token)
+	switch {
+	case err == nil:
+		c.Locals("principal", p)
+		c.Locals("token", strings.Clone(token))
+	case apperr.KindOf(err) != apperr.Unauthenticated:
+		return err
+	default:
+		c.Locals("authErr", err)
+	}
+	return nil
 }
 
 func principal(c *fiber.Ctx) (auth.Principal, bool) {

@@ -8,6 +8,7 @@ import (
 	"github.com/canteen-oss/canteen/internal/apperr"
 	"github.com/canteen-oss/canteen/internal/civil"
 	"github.com/canteen-oss/canteen/internal/payment"
+	"github.com/canteen-oss/canteen/internal/settlement"
 )
 
 // reconcileScope is the caller as reconciliation sees it: its community and canteens.
@@ -31,12 +32,9 @@ func reconcileRange(c *fiber.Ctx) (from, to civil.Date, err error) {
 		f.Check(err == nil, "day", "must be YYYY-MM-DD")
 		to = from
 	case month != "":
-		from, err = civil.ParseDate(month + "-01")
-		f.Check(len(month) == 7 && err == nil, "month", "must be YYYY-MM")
-		if err == nil {
-			next := from.AddDays(31)
-			to = civil.Date{Year: next.Year, Month: next.Month, Day: 1}.AddDays(-1)
-		}
+		m, err := settlement.ParseMonth(month)
+		f.Check(err == nil, "month", "must be YYYY-MM")
+		from, to = m.First(), m.Last()
 	default:
 		f.Add("day", "day=YYYY-MM-DD or month=YYYY-MM is required")
 	}

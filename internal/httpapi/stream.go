@@ -164,15 +164,8 @@ func (s *server) streamGuard(a access) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if _, ok := principal(c); !ok && c.Get(fiber.HeaderAuthorization) == "" {
 			if token := c.Query("access_token"); token != "" {
-				p, err := s.Auth.Authenticate(c.UserContext(), token)
-				switch {
-				case err == nil:
-					c.Locals("principal", p)
-					c.Locals("token", strings.Clone(token))
-				case apperr.KindOf(err) != apperr.Unauthenticated:
+				if err := s.resolveToken(c, token); err != nil {
 					return err
-				default:
-					c.Locals("authErr", err)
 				}
 			}
 		}

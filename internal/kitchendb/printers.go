@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/canteen-oss/canteen/internal/apperr"
 	"github.com/canteen-oss/canteen/internal/auditdb"
@@ -191,7 +192,7 @@ func queuePrints(ctx context.Context, tx bun.IDB, t ticketRow, generation int) e
 		WHERE p.community_id = ? AND p.canteen_id = ? AND p.enabled
 		  AND (p.station_id IS NULL OR p.station_id = ANY (?::bigint[]))
 		ON CONFLICT (ticket_id, printer_id, generation) DO NOTHING
-		RETURNING id`, t.ID, generation, t.CommunityID, t.CanteenID, pgArray(t.Stations)).Scan(ctx, &jobs)
+		RETURNING id`, t.ID, generation, t.CommunityID, t.CanteenID, pgdialect.Array(t.Stations)).Scan(ctx, &jobs)
 	if err != nil {
 		return fmt.Errorf("queue prints: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/canteen-oss/canteen/internal/audit"
 	"github.com/canteen-oss/canteen/internal/civil"
@@ -144,9 +145,9 @@ func (s *Store) CreateTicket(ctx context.Context, communityID, orderID int64) (k
 		}
 		err = tx.NewRaw(`INSERT INTO tickets (community_id, canteen_id, order_id, day, period, pickup_no, stations, state,
 				delivery, notes, elder_priority)
-			VALUES (?, ?, ?, ?, ?, ?, ?::bigint[], 'new', ?, ?, ?)
+			VALUES (?, ?, ?, ?, ?, ?, coalesce(?::bigint[], '{}'), 'new', ?, ?, ?)
 			ON CONFLICT (order_id) DO NOTHING RETURNING `+ticketColumns,
-			communityID, o.CanteenID, orderID, o.Day, o.Period, pickup, pgArray(kitchen.Stations(lines)), o.Kind == "delivery",
+			communityID, o.CanteenID, orderID, o.Day, o.Period, pickup, pgdialect.Array(kitchen.Stations(lines)), o.Kind == "delivery",
 			kitchen.Notes(lines), priority).Scan(ctx, &out)
 		if postgres.IsNoRows(err) {
 			return errTicketExists // cannot happen under the order lock; the caller reads the winner's ticket
@@ -230,16 +231,4 @@ func (s *Store) routedLines(ctx context.Context, tx bun.IDB, communityID, orderI
 		return nil, false, fmt.Errorf("elder priority: %w", err)
 	}
 	return lines, priority, nil
-}
-
-// pgArray writes ids as a PostgreSQL array literal.
-func pgArray(ids []int64) string {
-	b := []byte{'{'}
-	for i, id := range ids {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = fmt.Appendf(b, "%d", id)
-	}
-	return string(append(b, '}'))
 }

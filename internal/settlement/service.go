@@ -39,12 +39,17 @@ func (s *Service) started(m Month) error {
 	return nil
 }
 
-// ended fails unless month m has ended.
+// CloseSettle is how long after a month's end it may be closed: a ledger move, payment or
+// refund is stamped when its transaction starts, so one that began in the last moments of
+// the month has this long to commit before the month's money is read.
+const CloseSettle = 10 * time.Minute
+
+// ended fails unless month m has ended at least CloseSettle ago.
 func (s *Service) ended(m Month) error {
 	if err := s.started(m); err != nil {
 		return err
 	}
-	if !m.Before(MonthAt(s.now())) {
+	if s.now().Before(End(m).Add(CloseSettle)) {
 		return ErrMonthNotEnded
 	}
 	return nil

@@ -121,6 +121,12 @@ func TestCloseRefusesFutureUnendedAndOutOfOrderMonths(t *testing.T) {
 			}
 		})
 	}
+	// October has ended at midnight, but money stamped in its last moments may still be
+	// committing: it closes only CloseSettle later (the refusal writes nothing either).
+	f.now = settlement.End(october).Add(settlement.CloseSettle - time.Second)
+	if _, err := f.svc.Close(f.ctx, f.financeScope(), october, settlement.CloseRequest{}); !errors.Is(err, settlement.ErrMonthNotEnded) {
+		t.Fatalf("closing October a moment after midnight: %v; want ErrMonthNotEnded", err)
+	}
 	// November cannot close before October, even once it has ended.
 	f.now = at(day(time.December, 2), 9)
 	_, err := f.svc.Close(f.ctx, f.financeScope(), november, settlement.CloseRequest{})
