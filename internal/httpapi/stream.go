@@ -36,6 +36,17 @@ type Hub struct {
 	subs   map[*subscriber]struct{}
 	closed bool
 	done   chan struct{}
+
+	// A printer's event is read once per change for all its screens: pgen counts the
+	// changes of each printer (under mu), pdata keeps the JSON read at a count (under pmu).
+	pgen  map[int64]uint64
+	pmu   sync.Mutex
+	pdata map[int64]printerData
+}
+
+type printerData struct {
+	gen  uint64
+	json []byte
 }
 
 // subscriber is one open stream of one canteen.
@@ -50,7 +61,8 @@ type subscriber struct {
 
 // NewHub returns an open Hub with no streams.
 func NewHub() *Hub {
-	return &Hub{subs: map[*subscriber]struct{}{}, done: make(chan struct{})}
+	return &Hub{subs: map[*subscriber]struct{}{}, done: make(chan struct{}),
+		pgen: map[int64]uint64{}, pdata: map[int64]printerData{}}
 }
 
 // Publish tells the screens of canteenID that ticketID changed; canteenID 0 tells every
@@ -82,6 +94,7 @@ func (h *Hub) Publish(canteenID, ticketID int64) {
 func (h *Hub) PublishPrinter(canteenID, printerID int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.pgen[printerID]++
 	for s := range h.subs {
 		if s.canteenID != canteenID {
 			continue
@@ -139,6 +152,25 @@ func (s *subscriber) take() (reload bool, tickets []int64) {
 	reload, tickets = s.reload, s.tickets
 	s.reload, s.tickets = false, nil
 	return reload, tickets
+}
+
+// printerEvent returns the JSON of printer id's latest change, reading it with read only
+// when no screen has read it since the change: N screens of a canteen cost one read. A nil
+// read (the printer could not be read) is not kept.
+func (h *Hub) printerEvent(id int64, read func() []byte) []byte {
+	h.mu.Lock()
+	gen := h.pgen[id]
+	h.mu.Unlock()
+	h.pmu.Lock()
+	defer h.pmu.Unlock()
+	if d, ok := h.pdata[id]; ok && d.gen == gen {
+		return d.json
+	}
+	b := read()
+	if b != nil {
+		h.pdata[id] = printerData{gen: gen, json: b}
+	}
+	return b
 }
 
 // takePrinters returns and clears the printers s owes its screen.
@@ -242,7 +274,7 @@ func (s *server) openKitchenStream(c *fiber.Ctx, a access) error {
 					fmt.Fprintf(w, "event: ticket\ndata: {\"ticket_id\":%d}\n\n", t)
 				}
 				for _, p := range sub.takePrinters() {
-					if data := printerJSON(p); data != nil {
+					if data := hub.printerEvent(p, func() []byte { return printerJSON(p) }); data != nil {
 						fmt.Fprintf(w, "event: printer\ndata: %s\n\n", data)
 					}
 				}
