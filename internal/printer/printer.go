@@ -67,7 +67,9 @@ func (c *TCP) Send(ctx context.Context, address string, data []byte) error {
 		return apperr.Wrap(err, apperr.Transient, ErrUnreachable.Code, ErrUnreachable.Detail)
 	}
 	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) }) // ctx ends: unblock at once
+	// When ctx ends, close the connection: that unblocks a write or read at once and, unlike
+	// a deadline, cannot be undone by the deadlines set below.
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
 	sendErr := func(err error) error {
 		return apperr.Wrap(err, apperr.Transient, ErrSendFailed.Code, ErrSendFailed.Detail)
