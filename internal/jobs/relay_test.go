@@ -224,8 +224,8 @@ func TestChaosFlushedRedisStillTicketsEveryPaidOrder(t *testing.T) {
 		t.Fatalf("paid %d, with one ticket %d, with several %d, distinct pickups %d, last pickup %d; want %d, %d, 0, %d, %d",
 			paid, oneTicket, several, pickups, maxSeq, n, n, n, n)
 	}
-	if unticketed, _ := svc.Unticketed(w.ctx, 0, 100); len(unticketed) != 0 {
-		t.Fatalf("still unticketed: %+v", unticketed)
+	if unticketed, err := svc.Unticketed(w.ctx, 0, 100); err != nil || len(unticketed) != 0 {
+		t.Fatalf("still unticketed: %+v, %v", unticketed, err)
 	}
 }
 
