@@ -348,9 +348,13 @@ func TestKitchenScreenInBrowser(t *testing.T) {
 			t.Errorf("the kitchen screen has no column %s", col)
 		}
 	}
-	if small := eval(`String(Math.min(...[...document.querySelectorAll("button.recall, .card, button.tool")].filter(b => b.offsetParent).map(b => b.getBoundingClientRect().height)))`); small != "" {
+	targets := `[...document.querySelectorAll("button.recall, .card, button.tool")].filter(b => b.offsetParent)`
+	if n := eval(`String(` + targets + `.length)`); n == "0" {
+		t.Error("no touch targets (cards, recall and tool buttons) on the screen")
+	} else {
+		small := eval(`String(Math.min(...` + targets + `.map(b => b.getBoundingClientRect().height)))`)
 		if h, err := strconv.ParseFloat(small, 64); err != nil || h < 60 {
-			t.Errorf("the smallest touch target is %spx high, want at least 60", small)
+			t.Errorf("the smallest of %s touch targets is %spx high, want at least 60", n, small)
 		}
 	}
 	time.Sleep(4500 * time.Millisecond) // let the arrival flash end before the screenshot
@@ -598,7 +602,7 @@ func TestKitchenPrinterIndicatorInBrowser(t *testing.T) {
 	e.listen()
 	p := page{t, browsertest.New(t, 1280, 800)}
 	e.openKitchen(p, e.tokens["kitchen"], 1280, 800)
-	time.Sleep(300 * time.Millisecond) // the printers answer has come
+	p.waitTrue(`document.documentElement.dataset.printersLoaded === "0"`, 5*time.Second) // the printers answer has come: none
 	if p.eval(`String(document.getElementById("printers").hidden && document.getElementById("printer-alert").hidden)`) != "true" {
 		t.Fatal("the screen shows printers for a canteen without any")
 	}

@@ -356,6 +356,7 @@
     if (!S.canteen || S.canteen.id !== id) return;
     S.printers = new Map(list.map((p) => [p.id, p]));
     renderPrinters();
+    document.documentElement.dataset.printersLoaded = String(S.printers.size);
   }
   function onPrinter(ev) {
     let p = null;
