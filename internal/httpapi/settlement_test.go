@@ -107,9 +107,10 @@ type statementJSON struct {
 	Status     string `json:"status"`
 	LineCount  int    `json:"line_count"`
 	Totals     struct {
-		LedgerFen  int64 `json:"ledger_fen"`
-		TotalFen   int64 `json:"total_fen"`
-		PaymentFen int64 `json:"payment_fen"`
+		LedgerFen     int64 `json:"ledger_fen"`
+		TotalFen      int64 `json:"total_fen"`
+		PaymentFen    int64 `json:"payment_fen"`
+		AdjustmentFen int64 `json:"adjustment_fen"`
 	} `json:"totals"`
 	Lines []struct {
 		No  int   `json:"line_no"`
@@ -373,7 +374,7 @@ func TestMerchantReadsAndSignsOffOnlyItsOwnStatements(t *testing.T) {
 	e.mustJSON(e.do("GET", "/api/v1/admin/settlement/months/2026-11/preview", e.tokens["admin"], ""), 200, &preview)
 	found := false
 	for _, s := range preview.Statements {
-		found = found || s.Party.Kind == "operator" && s.Party.ID == e.ids["merchant"] && s.Totals.TotalFen >= 300 && s.Lines == nil
+		found = found || s.Party.Kind == "operator" && s.Party.ID == e.ids["merchant"] && s.Totals.AdjustmentFen == 300 && s.Lines == nil
 	}
 	if !found {
 		t.Fatalf("November's preview lacks the correction: %+v", preview.Statements)
