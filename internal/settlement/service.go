@@ -92,11 +92,11 @@ func (s *Service) Checks(ctx context.Context, communityID int64, m Month) ([]Fin
 	if err := s.started(m); err != nil {
 		return nil, err
 	}
-	f, err := s.store.Facts(ctx, communityID, m)
+	f, err := s.store.CheckFacts(ctx, communityID, m)
 	if err != nil {
 		return nil, err
 	}
-	out := Check(f.Checks)
+	out := Check(f)
 	if out == nil {
 		out = []Finding{}
 	}

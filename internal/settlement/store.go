@@ -14,6 +14,8 @@ type Store interface {
 	// Facts reads what the statements and checks of month m are made from, in one
 	// snapshot.
 	Facts(ctx context.Context, communityID int64, m Month) (Facts, error)
+	// CheckFacts reads only what the checks of month m are made from, in one snapshot.
+	CheckFacts(ctx context.Context, communityID int64, m Month) (CheckFacts, error)
 	// Close closes month c.Month. In one transaction it first inserts the close row
 	// (ErrMonthClosed when the month is closed already, or is being closed: a concurrent
 	// closer waits for that transaction, then gets ErrMonthClosed), then reads the facts

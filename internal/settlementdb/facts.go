@@ -30,6 +30,20 @@ func (s *Store) Facts(ctx context.Context, communityID int64, m settlement.Month
 	return f, nil
 }
 
+// CheckFacts implements settlement.Store.
+func (s *Store) CheckFacts(ctx context.Context, communityID int64, m settlement.Month) (settlement.CheckFacts, error) {
+	var c settlement.CheckFacts
+	err := snapshot(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		c, err = readChecks(ctx, tx, communityID, m)
+		return err
+	})
+	if err != nil {
+		return settlement.CheckFacts{}, fmt.Errorf("settlementdb: check facts of %s: %w", m, err)
+	}
+	return c, nil
+}
+
 // readFacts reads the facts of month m inside db.
 func readFacts(ctx context.Context, db bun.IDB, communityID int64, m settlement.Month) (settlement.Facts, error) {
 	f := settlement.Facts{CommunityID: communityID, Month: m, Sponsors: map[int64]settlement.SponsorInfo{}, Merchants: map[int64]string{}}
